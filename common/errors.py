@@ -1,0 +1,6 @@
+class TransitionError(Exception):
+    """A state change the current state does not allow; the API answers 409, the portal a message."""
+
+
+class NotAllowedError(Exception):
+    """The caller may not do this now (e.g. a merchant not yet approved); the API answers 403."""

@@ -1,0 +1,41 @@
+"""The Celery app: configuration from Django settings (CELERY_*), task discovery, the beat schedule.
+
+Work that must not be lost is acknowledged after it runs (acks_late) and a worker takes one task at
+a time (prefetch 1), so a crashed worker's task goes back to the queue. Beat's whole schedule lives
+here, in one place.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+app = Celery("mallpickup")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=120,
+    task_time_limit=180,
+    timezone="UTC",
+    enable_utc=True,
+    broker_connection_retry_on_startup=True,
+    # A producer whose broker is down gives up within seconds: the outbox sweep sends it later.
+    broker_connection_timeout=3,
+    task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+)
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "notifications-resend-stuck": {
+        "task": "notifications.tasks.resend_stuck_notifications",
+        "schedule": crontab(minute="*"),
+    },
+}

@@ -1,0 +1,17 @@
+"""The test suite: fast hashing, captured email, tasks run in-process unless a test starts a worker.
+
+DATABASE_URL and CELERY_BROKER_URL still come from the environment, so CI runs the same suite
+on SQLite and again on PostgreSQL with Redis.
+"""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PORTAL_URL = "http://testserver"
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,0 +1,161 @@
+"""The demo world: the three pilot malls, a few shops, a standalone store and their logins.
+
+Everything is looked up by a natural key before it is created, so seeding twice changes nothing.
+"""
+
+from datetime import date, time
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from merchants.models import Closure, Membership, Merchant, OpeningHours, Site, Store
+
+User = get_user_model()
+
+ADMIN = {"username": "admin", "email": "admin@mallpickup.example", "password": "admin-demo-2026"}
+
+MALLS = [
+    {
+        "name": "Chandler Fashion Center",
+        "address_line1": "3111 W Chandler Blvd",
+        "city": "Chandler",
+        "state": "AZ",
+        "postal_code": "85226",
+        "latitude": Decimal("33.301700"),
+        "longitude": Decimal("-111.897000"),
+        "timezone": "America/Phoenix",
+    },
+    {
+        "name": "Fashion Show Las Vegas",
+        "address_line1": "3200 S Las Vegas Blvd",
+        "city": "Las Vegas",
+        "state": "NV",
+        "postal_code": "89109",
+        "latitude": Decimal("36.127500"),
+        "longitude": Decimal("-115.171000"),
+        "timezone": "America/Los_Angeles",
+    },
+    {
+        "name": "Tysons Corner Center",
+        "address_line1": "1961 Chain Bridge Rd",
+        "city": "Tysons",
+        "state": "VA",
+        "postal_code": "22102",
+        "latitude": Decimal("38.917800"),
+        "longitude": Decimal("-77.222100"),
+        "timezone": "America/New_York",
+    },
+]
+
+MALL_HOURS = {weekday: (time(10), time(21)) for weekday in range(6)} | {6: (time(11), time(18))}
+MALL_CLOSURES = [(date(2026, 11, 26), "Thanksgiving"), (date(2026, 12, 25), "Christmas Day")]
+
+MERCHANTS = [
+    {
+        "name": "Desert Bloom Boutique",
+        "owner": ("Rosa Delgado", "rosa@desertbloom.example"),
+        "stores": [("Desert Bloom Chandler", "Chandler Fashion Center", "1120")],
+    },
+    {
+        "name": "Neon Threads",
+        "owner": ("Marcus Bell", "marcus@neonthreads.example"),
+        "stores": [("Neon Threads Fashion Show", "Fashion Show Las Vegas", "2215")],
+    },
+    {
+        "name": "Capital Kicks",
+        "owner": ("Priya Shah", "priya@capitalkicks.example"),
+        "stores": [
+            ("Capital Kicks Tysons", "Tysons Corner Center", "E-2F"),
+            ("Capital Kicks Chandler", "Chandler Fashion Center", "2040"),
+        ],
+    },
+]
+
+STANDALONE = {
+    "merchant": "Saguaro Books",
+    "owner": ("Dana Whitfield", "dana@saguarobooks.example"),
+    "site": {
+        "name": "Saguaro Books",
+        "kind": Site.Kind.STANDALONE,
+        "address_line1": "58 W Buffalo St",
+        "city": "Chandler",
+        "state": "AZ",
+        "postal_code": "85225",
+        "latitude": Decimal("33.302900"),
+        "longitude": Decimal("-111.842400"),
+        "timezone": "America/Phoenix",
+    },
+    "hours": {weekday: (time(9), time(18)) for weekday in range(1, 7)},
+}
+
+DEMO_PASSWORD = "shop-demo-2026"
+
+
+@transaction.atomic
+def seed_demo() -> dict:
+    """Create whatever part of the demo world is missing; return every demo credential."""
+    _user(ADMIN["username"], ADMIN["email"], "Program Admin", ADMIN["password"], staff=True)
+    sites = {mall["name"]: _site(mall | {"kind": Site.Kind.MALL}) for mall in MALLS}
+    credentials = []
+    for spec in MERCHANTS:
+        merchant = _merchant(spec["name"], spec["owner"])
+        for store_name, site_name, unit in spec["stores"]:
+            _store(merchant, sites[site_name], store_name, unit, MALL_HOURS, MALL_CLOSURES)
+        credentials.append({"merchant": merchant.display_name, "username": spec["owner"][1], "password": DEMO_PASSWORD})
+    merchant = _merchant(STANDALONE["merchant"], STANDALONE["owner"])
+    _store(merchant, _site(STANDALONE["site"]), STANDALONE["merchant"], "", STANDALONE["hours"], [])
+    credentials.append(
+        {"merchant": merchant.display_name, "username": STANDALONE["owner"][1], "password": DEMO_PASSWORD}
+    )
+    return {"admin": {"username": ADMIN["username"], "password": ADMIN["password"]}, "merchants": credentials}
+
+
+def _user(username, email, full_name, password, staff=False):
+    first, _, last = full_name.partition(" ")
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={"email": email, "first_name": first, "last_name": last, "is_staff": staff, "is_superuser": staff},
+    )
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def _site(fields):
+    site, _ = Site.objects.get_or_create(name=fields["name"], defaults=fields)
+    return site
+
+
+def _merchant(name, owner):
+    owner_name, email = owner
+    merchant, _ = Merchant.objects.get_or_create(
+        display_name=name,
+        defaults={
+            "legal_name": f"{name} LLC",
+            "contact_name": owner_name,
+            "contact_email": email,
+            "status": Merchant.Status.APPROVED,
+            "approved_at": timezone.now(),
+        },
+    )
+    user = _user(email, email, owner_name, DEMO_PASSWORD)
+    Membership.objects.get_or_create(user=user, defaults={"merchant": merchant, "role": Membership.Role.OWNER})
+    return merchant
+
+
+def _store(merchant, site, name, unit, hours, closures):
+    store, created = Store.objects.get_or_create(
+        merchant=merchant,
+        name=name,
+        defaults={"site": site, "unit": unit, "pickup_instructions": "Ask at the counter for the pickup shelf."},
+    )
+    if created:
+        OpeningHours.objects.bulk_create(
+            OpeningHours(store=store, weekday=weekday, opens=opens, closes=closes)
+            for weekday, (opens, closes) in hours.items()
+        )
+        Closure.objects.bulk_create(Closure(store=store, date=day, reason=reason) for day, reason in closures)
+    return store

@@ -1,0 +1,192 @@
+from django import forms
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.forms import inlineformset_factory
+
+from common.geocoding import GeocodingError, GeoPoint, geocode
+from common.timezones import US_TIMEZONES
+from notifications.services import notification_email
+
+from .models import Closure, OpeningHours, Store
+from .selectors import malls
+from .services import StandaloneAddress
+
+
+class PasswordPairForm(forms.Form):
+    """A new password typed twice and checked against the password rules."""
+
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        password = data.get("password")
+        if password and password != data.get("password_again"):
+            self.add_error("password_again", "The two passwords are not the same.")
+        elif password:
+            try:
+                validate_password(password)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return data
+
+
+class SignupForm(PasswordPairForm):
+    business_name = forms.CharField(max_length=200, help_text="The name customers know your shop by.")
+    owner_name = forms.CharField(label="Your name", max_length=200)
+    email = forms.EmailField(help_text="You log in with this address.")
+    phone = forms.CharField(max_length=30, required=False)
+
+    field_order = ["business_name", "owner_name", "email", "phone", "password", "password_again"]
+
+
+class SetPasswordForm(PasswordPairForm):
+    """For an invited team member: their name and a new password."""
+
+    full_name = forms.CharField(label="Your name", max_length=200)
+
+    field_order = ["full_name", "password", "password_again"]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(help_text="We email them a link to set a password and join your team.")
+
+
+class StoreForm(forms.ModelForm):
+    """A store's details and where it is: in one of the program's malls, or at its own address."""
+
+    mall = forms.ModelChoiceField(
+        queryset=malls(), required=False, empty_label="Not in a mall: my store has its own address"
+    )
+    address_line1 = forms.CharField(label="Street address", max_length=200, required=False)
+    address_line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    city = forms.CharField(max_length=100, required=False)
+    state = forms.CharField(max_length=2, required=False, help_text="Two letters, e.g. AZ.")
+    postal_code = forms.CharField(label="ZIP code", max_length=10, required=False)
+    latitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False)
+    longitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False)
+    timezone = forms.ChoiceField(label="Time zone", choices=[("", "From the ZIP code"), *US_TIMEZONES], required=False)
+
+    ADDRESS_REQUIRED = ("address_line1", "city", "state", "postal_code")
+
+    class Meta:
+        model = Store
+        fields = ["name", "unit", "phone", "service_radius_miles", "same_day_cutoff", "pickup_instructions"]
+        widgets = {
+            "same_day_cutoff": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "pickup_instructions": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        site = self.instance.site if self.instance.site_id else None
+        if site is not None:
+            self.initial["mall"] = site if site.kind == site.Kind.MALL else None
+            if site.kind == site.Kind.STANDALONE:
+                for name in ("address_line1", "address_line2", "city", "state", "postal_code", "latitude", "longitude"):
+                    self.initial[name] = getattr(site, name)
+                self.initial["timezone"] = site.timezone
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mall"):
+            return data
+        for name in self.ADDRESS_REQUIRED:
+            if not data.get(name) and name not in self.errors:
+                self.add_error(name, "Needed when the store is not in one of our malls.")
+        if not self.errors:
+            self.standalone_point = self._place(data)
+        return data
+
+    def _place(self, data) -> GeoPoint | None:
+        """Coordinates from the form if given, otherwise from the ZIP code; the zone likewise."""
+        latitude, longitude, zone = data.get("latitude"), data.get("longitude"), data.get("timezone")
+        if (latitude is None) != (longitude is None):
+            self.add_error("longitude" if latitude is not None else "latitude", "Give both coordinates, or neither.")
+            return None
+        try:
+            found = geocode(data["postal_code"])
+        except GeocodingError as error:
+            if latitude is None or not zone:
+                self.add_error("postal_code", str(error))
+                return None
+            found = None
+        return GeoPoint(
+            latitude=latitude if latitude is not None else found.latitude,
+            longitude=longitude if longitude is not None else found.longitude,
+            timezone=zone or found.timezone,
+            city=data["city"],
+            state=data["state"],
+        )
+
+    def standalone_address(self) -> StandaloneAddress | None:
+        data = self.cleaned_data
+        if data.get("mall"):
+            return None
+        return StandaloneAddress(
+            address_line1=data["address_line1"],
+            address_line2=data["address_line2"],
+            city=data["city"],
+            state=data["state"],
+            postal_code=data["postal_code"],
+            point=self.standalone_point,
+        )
+
+
+class WeeklyHoursForm(forms.Form):
+    """Opening and closing time for each weekday; both empty means closed that day."""
+
+    def __init__(self, *args, store: Store | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = {hours.weekday: hours for hours in store.opening_hours.all()} if store and store.pk else {}
+        for weekday, label in OpeningHours.Weekday.choices:
+            day = label.lower()
+            widget = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+            self.fields[f"{day}_opens"] = forms.TimeField(label=f"{label} opens", required=False, widget=widget)
+            self.fields[f"{day}_closes"] = forms.TimeField(label=f"{label} closes", required=False, widget=widget)
+            if weekday in current:
+                self.initial[f"{day}_opens"] = current[weekday].opens
+                self.initial[f"{day}_closes"] = current[weekday].closes
+
+    def days(self):
+        """(label, opens field, closes field) per weekday, for the template's table."""
+        for _weekday, label in OpeningHours.Weekday.choices:
+            day = label.lower()
+            yield label, self[f"{day}_opens"], self[f"{day}_closes"]
+
+    def clean(self):
+        data = super().clean()
+        self.hours = {}
+        for weekday, label in OpeningHours.Weekday.choices:
+            day = label.lower()
+            opens, closes = data.get(f"{day}_opens"), data.get(f"{day}_closes")
+            if f"{day}_opens" in self.errors or f"{day}_closes" in self.errors or (opens is None and closes is None):
+                continue
+            if opens is None or closes is None:
+                missing = f"{day}_opens" if opens is None else f"{day}_closes"
+                self.add_error(missing, f"Give both times for {label}, or leave both empty if closed.")
+            elif closes <= opens:
+                self.add_error(f"{day}_closes", f"On {label} the closing time must be after the opening time.")
+            else:
+                self.hours[weekday] = (opens, closes)
+        if not self.errors and not self.hours:
+            raise ValidationError("Give the opening hours of at least one day of the week.")
+        return data
+
+
+ClosureFormSet = inlineformset_factory(
+    Store,
+    Closure,
+    fields=["date", "reason"],
+    extra=2,
+    can_delete=True,
+    widgets={"date": forms.DateInput(attrs={"type": "date"})},
+)
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's password reset, with the email written to the outbox so an outage cannot lose it."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        notification_email(to=[to_email], template="password_reset", context=context, user=context["user"])

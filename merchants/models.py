@@ -1,0 +1,207 @@
+from datetime import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from common.models import TimeStampedModel
+from common.timezones import validate_timezone
+
+
+class MerchantStatus(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class Merchant(TimeStampedModel):
+    """A business in the program (a mall shop's brand or a local store); the unit of tenancy."""
+
+    Status = MerchantStatus
+
+    legal_name = models.CharField(max_length=200)
+    display_name = models.CharField(max_length=200)
+    contact_name = models.CharField(max_length=200)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=30, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.CharField(max_length=300, blank=True, help_text="Shown to the merchant when suspended.")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=MerchantStatus.values), name="merchant_status_valid")
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+
+class MembershipRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    STAFF = "staff", "Staff"
+
+
+class Membership(TimeStampedModel):
+    """A portal user's place in one merchant. Owners manage the team and API keys; staff run orders."""
+
+    Role = MembershipRole
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        ordering = ["role", "user__email"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=MembershipRole.values), name="membership_role_valid")
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()} of {self.merchant})"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+
+class Invitation(TimeStampedModel):
+    """A pending invitation to join a merchant's team. Only a hash of the emailed token is kept."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.STAFF)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.merchant}"
+
+
+class SiteKind(models.TextChoices):
+    MALL = "mall", "Mall"
+    STANDALONE = "standalone", "Standalone store"
+
+
+class Site(TimeStampedModel):
+    """A place drivers go: a mall (all its shops share one stop) or a standalone store's own address.
+
+    Opening hours, cutoffs and pickup windows are computed in the site's own time zone.
+    """
+
+    Kind = SiteKind
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.MALL)
+    address_line1 = models.CharField("address", max_length=200)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2, help_text="Two-letter state code, e.g. AZ.")
+    postal_code = models.CharField("ZIP code", max_length=10)
+    latitude = models.DecimalField(
+        max_digits=9, decimal_places=6, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    timezone = models.CharField(
+        max_length=64, validators=[validate_timezone], help_text="IANA name, e.g. America/Phoenix."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=SiteKind.values), name="site_kind_valid")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def address(self) -> str:
+        street = ", ".join(part for part in (self.address_line1, self.address_line2) if part)
+        return f"{street}, {self.city}, {self.state} {self.postal_code}"
+
+
+class Store(TimeStampedModel):
+    """A merchant's shop at a site, with its weekly hours, closures and the area it delivers to."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="stores")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="stores")
+    name = models.CharField(max_length=200)
+    unit = models.CharField("unit or suite", max_length=50, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    service_radius_miles = models.DecimalField(
+        "delivery radius (miles)",
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("10.0"),
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("50"))],
+    )
+    same_day_cutoff = models.TimeField(
+        "same-day cutoff", default=time(14, 0), help_text="Orders ready after this local time go out the next open day."
+    )
+    pickup_instructions = models.TextField(blank=True, help_text="Where drivers find you, e.g. the back door.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.site})"
+
+
+class OpeningHours(models.Model):
+    """When a store is open on one weekday, in its site's local time; no row means closed that day."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.UniqueConstraint(fields=["store", "weekday"], name="opening_hours_one_per_weekday"),
+            models.CheckConstraint(condition=Q(closes__gt=F("opens")), name="opening_hours_close_after_open"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """A local date the store is closed although its weekly hours say open (a holiday, an inventory day)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["store", "date"], name="closure_one_per_day")]
+
+    def __str__(self):
+        return f"{self.store} closed {self.date}"

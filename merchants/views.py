@@ -1,0 +1,148 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from common.errors import NotAllowedError, TransitionError
+
+from . import selectors, services
+from .access import merchant_required, owner_required
+from .forms import ClosureFormSet, InvitationForm, SetPasswordForm, SignupForm, StoreForm, WeeklyHoursForm
+from .models import Store
+
+
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            membership = services.merchant_signup(
+                business_name=data["business_name"],
+                owner_name=data["owner_name"],
+                email=data["email"],
+                password=data["password"],
+                phone=data["phone"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome! We review new accounts within one business day.")
+            return redirect("dashboard")
+    return render(request, "merchants/signup.html", {"form": form})
+
+
+@merchant_required
+def dashboard(request):
+    stores = list(selectors.stores_for_merchant(request.merchant))
+    return render(
+        request,
+        "merchants/dashboard.html",
+        {"stores": stores, "team_size": selectors.team_for_merchant(request.merchant).count()},
+    )
+
+
+@merchant_required
+def store_list(request):
+    stores = selectors.stores_for_merchant(request.merchant)
+    return render(request, "merchants/store_list.html", {"stores": stores})
+
+
+@merchant_required
+def store_create(request):
+    return _store_form(request, Store())
+
+
+@merchant_required
+def store_edit(request, pk):
+    return _store_form(request, selectors.store_for_merchant(merchant=request.merchant, pk=pk))
+
+
+def _store_form(request, store):
+    if not request.merchant.is_approved:
+        messages.error(request, services.merchant_block_reason(request.merchant))
+        return redirect("store_list")
+    data = request.POST if request.method == "POST" else None
+    form = StoreForm(data, instance=store)
+    hours_form = WeeklyHoursForm(data, store=store)
+    closures = ClosureFormSet(data, instance=store, prefix="closures")
+    if request.method == "POST" and all([form.is_valid(), hours_form.is_valid(), closures.is_valid()]):
+        try:
+            services.store_save(
+                merchant=request.merchant,
+                store=form.instance,
+                mall=form.cleaned_data["mall"],
+                address=form.standalone_address(),
+                hours=hours_form.hours,
+                closures=[
+                    (item["date"], item["reason"])
+                    for item in closures.cleaned_data
+                    if item.get("date") and not item.get("DELETE")
+                ],
+            )
+        except NotAllowedError as error:
+            messages.error(request, str(error))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved {form.instance.name}.")
+            return redirect("store_list")
+    context = {"form": form, "hours_form": hours_form, "closures": closures, "store": store}
+    return render(request, "merchants/store_form.html", context)
+
+
+@owner_required
+def team(request):
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_create(
+                merchant=request.merchant, email=form.cleaned_data["email"], invited_by=request.user
+            )
+        except ValidationError as error:
+            form.add_error("email", error.message_dict["email"])
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("team")
+    context = {
+        "form": form,
+        "members": selectors.team_for_merchant(request.merchant),
+        "invitations": selectors.open_invitations(request.merchant),
+    }
+    return render(request, "merchants/team.html", context)
+
+
+@require_POST
+@owner_required
+def member_remove(request, pk):
+    member = selectors.member_for_merchant(merchant=request.merchant, pk=pk)
+    try:
+        services.membership_remove(membership=member)
+    except TransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{member.user.email} no longer has access.")
+    return redirect("team")
+
+
+def invitation_accept(request, token):
+    invitation = services.invitation_for_token(token)
+    if invitation is None:
+        raise Http404("This invitation link is unknown, already used or expired.")
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.invitation_accept(
+                invitation=invitation, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        except TransitionError as error:
+            form.add_error(None, str(error))
+        else:
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to the {invitation.merchant} team.")
+            return redirect("dashboard")
+    return render(request, "merchants/invitation_accept.html", {"form": form, "invitation": invitation})

@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from .models import Notification
+from .services import notification_resend
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["template", "channel", "recipient", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "channel", "template", "created_at"]
+    search_fields = ["recipient", "subject", "template"]
+    readonly_fields = [field.name for field in Notification._meta.fields]
+    actions = ["resend"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Resend selected notifications")
+    def resend(self, request, queryset):
+        count = notification_resend(notifications=queryset)
+        self.message_user(request, f"{count} notification(s) queued again.")

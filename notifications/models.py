@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Notification(models.Model):
+    """One message someone must receive, written in the same transaction as its cause (an outbox).
+
+    A task delivers it right after commit; the periodic sweep retries whatever is still pending
+    once `next_attempt_at` has passed, so a broker or provider outage delays messages, never loses them.
+    """
+
+    Channel = NotificationChannel
+    Status = NotificationStatus
+
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    recipient = models.CharField(max_length=254, help_text="Email address or phone number.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    template = models.CharField(max_length=100, help_text="Which message this is, e.g. merchant_approved.")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(help_text="When the sweep tries again if it is still pending.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=NotificationStatus.values), name="notification_status_valid"),
+            models.CheckConstraint(
+                condition=Q(channel__in=NotificationChannel.values), name="notification_channel_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.template} to {self.recipient} ({self.status})"

@@ -1,0 +1,111 @@
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from common.tasks import enqueue_on_commit
+
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# How long the task sent at commit has before the sweep takes over.
+SWEEP_GRACE = timedelta(minutes=1)
+
+
+def notification_email(*, to: Iterable[str], template: str, context: dict, user=None) -> list[Notification]:
+    """Write one email per recipient to the outbox and deliver it after the transaction commits.
+
+    The text is rendered now, from `templates/notifications/<template>_subject.txt` and `_body.txt`,
+    so the row holds exactly what is sent, however late that is.
+    """
+    context = {"portal_url": settings.PORTAL_URL, **context}
+    subject = " ".join(render_to_string(f"notifications/{template}_subject.txt", context).split())
+    body = render_to_string(f"notifications/{template}_body.txt", context)
+    due = timezone.now() + SWEEP_GRACE
+    notifications = Notification.objects.bulk_create(
+        Notification(
+            channel=Notification.Channel.EMAIL,
+            recipient=address,
+            user=user,
+            template=template,
+            subject=subject,
+            body=body,
+            next_attempt_at=due,
+        )
+        for address in sorted(set(to))
+    )
+    for notification in notifications:
+        _enqueue(notification.pk)
+    return notifications
+
+
+def notification_deliver(*, notification_id: int) -> Notification | None:
+    """Send one pending notification; a failure is recorded and retried later with backoff.
+
+    The row is locked while sending so a task and the sweep racing for it send it once.
+    """
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status=Notification.Status.PENDING)
+            .first()
+        )
+        if notification is None:
+            return None
+        notification.attempts += 1
+        try:
+            _send(notification)
+        except Exception as error:  # any provider failure: keep the message, try again later
+            logger.warning("Notification %s failed (attempt %s): %s", notification.pk, notification.attempts, error)
+            notification.last_error = f"{type(error).__name__}: {error}"
+            if notification.attempts >= MAX_ATTEMPTS:
+                notification.status = Notification.Status.FAILED
+            notification.next_attempt_at = timezone.now() + retry_delay(notification.attempts)
+        else:
+            notification.status = Notification.Status.SENT
+            notification.sent_at = timezone.now()
+            notification.last_error = ""
+        notification.save(update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at"])
+        return notification
+
+
+def notification_resend(*, notifications) -> int:
+    """Put failed or pending notifications back in line now (an admin's resend)."""
+    ids = list(notifications.exclude(status=Notification.Status.SENT).values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=ids).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=timezone.now() + SWEEP_GRACE
+    )
+    for notification_id in ids:
+        _enqueue(notification_id)
+    return len(ids)
+
+
+def notifications_due(*, limit: int = 500) -> list[int]:
+    """Pending notifications whose task was lost or whose retry time has come."""
+    return list(
+        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: 2, 4, 8 ... minutes, at most an hour."""
+    return timedelta(minutes=min(2**attempts, 60))
+
+
+def _send(notification: Notification) -> None:
+    send_mail(notification.subject, notification.body, None, [notification.recipient], fail_silently=False)
+
+
+def _enqueue(notification_id: int) -> None:
+    from .tasks import deliver_notification  # tasks import this module
+
+    enqueue_on_commit(deliver_notification, notification_id=notification_id)

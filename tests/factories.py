@@ -1,0 +1,78 @@
+from datetime import time
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from merchants.models import Membership, Merchant, OpeningHours, Site, Store
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    email = factory.Sequence(lambda n: f"user{n}@shop.example")
+    username = factory.SelfAttribute("email")
+    first_name = "Sam"
+    password = factory.django.Password(PASSWORD)
+
+
+class MerchantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Merchant
+
+    display_name = factory.Sequence(lambda n: f"Shop {n}")
+    legal_name = factory.LazyAttribute(lambda m: f"{m.display_name} LLC")
+    contact_name = "Sam Owner"
+    contact_email = factory.Sequence(lambda n: f"owner{n}@shop.example")
+    status = Merchant.Status.APPROVED
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    merchant = factory.SubFactory(MerchantFactory)
+    role = Membership.Role.OWNER
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    """Chandler Fashion Center unless told otherwise: a mall in Arizona, which has no DST."""
+
+    class Meta:
+        model = Site
+
+    name = factory.Sequence(lambda n: f"Mall {n}")
+    kind = Site.Kind.MALL
+    address_line1 = "3111 W Chandler Blvd"
+    city = "Chandler"
+    state = "AZ"
+    postal_code = "85226"
+    latitude = Decimal("33.301700")
+    longitude = Decimal("-111.897000")
+    timezone = "America/Phoenix"
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Store
+        skip_postgeneration_save = True
+
+    merchant = factory.SubFactory(MerchantFactory)
+    site = factory.SubFactory(SiteFactory)
+    name = factory.Sequence(lambda n: f"Store {n}")
+    unit = "101"
+
+    @factory.post_generation
+    def hours(store, create, extracted, **kwargs):
+        """Open 10:00-21:00 every day unless `hours={weekday: (opens, closes)}` is given."""
+        if not create:
+            return
+        hours = extracted if extracted is not None else {day: (time(10), time(21)) for day in range(7)}
+        OpeningHours.objects.bulk_create(
+            OpeningHours(store=store, weekday=day, opens=opens, closes=closes) for day, (opens, closes) in hours.items()
+        )
