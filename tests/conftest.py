@@ -37,3 +37,30 @@ def owner_client(client, owner):
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker, in a thread of this process, consuming from the real broker (Redis)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = True
+
+
+def wait_for(predicate, timeout=20.0, interval=0.1):
+    """Poll until predicate() is true; fail with the last value after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"still false after {timeout}s: {predicate.__doc__ or predicate}")

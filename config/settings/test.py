@@ -4,6 +4,8 @@ DATABASE_URL and CELERY_BROKER_URL still come from the environment, so CI runs t
 on SQLite and again on PostgreSQL with Redis.
 """
 
+import os
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -15,3 +17,6 @@ PORTAL_URL = "http://testserver"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Each pytest-xdist process gets its own queue, so a worker started by one process never runs
+# tasks meant for another process's test database.
+CELERY_TASK_DEFAULT_QUEUE = f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
