@@ -1,0 +1,87 @@
+"""Settings come from the environment; production refuses to start half-configured."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OURS = ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "EMAIL_URL", "PYTEST_XDIST_WORKER")
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "SECRET_KEY": "k3#v9!x2@q8$w7%e6^r5&t4*y3(u2)i1_o0+p-zA-zB-zC-zD-zE-zF",
+    "ALLOWED_HOSTS": "portal.example.com",
+    "DATABASE_URL": "postgres://portal:secret@db.example.com:5433/portal",
+}
+
+
+def run(code_or_args, **env):
+    base = {key: value for key, value in os.environ.items() if key not in OURS}
+    args = code_or_args if isinstance(code_or_args, list) else ["-c", code_or_args]
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=60)
+
+
+READ_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings as s
+db = s.DATABASES["default"]
+print(json.dumps({
+    "db": [db["ENGINE"], db["NAME"], db["USER"], db["HOST"], db["PORT"]],
+    "broker": s.CELERY_BROKER_URL, "hosts": s.ALLOWED_HOSTS, "debug": s.DEBUG,
+    "email": [s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS],
+    "admins": s.PROGRAM_ADMIN_EMAILS, "tz": s.TIME_ZONE, "use_tz": s.USE_TZ,
+}))
+"""
+
+
+def test_every_machine_specific_setting_comes_from_the_environment():
+    result = run(
+        READ_SETTINGS,
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL="postgres://portal:secret@db.example.com:5433/portal",
+        CELERY_BROKER_URL="redis://cache.example.com:6379/2",
+        ALLOWED_HOSTS="portal.example.com,admin.example.com",
+        DEBUG="false",
+        EMAIL_URL="smtp+tls://mailer:pw@smtp.example.com:587",
+        PROGRAM_ADMIN_EMAILS="ops@example.com,lead@example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
+    parsed = json.loads(result.stdout)
+    assert parsed["db"] == ["django.db.backends.postgresql", "portal", "portal", "db.example.com", 5433]
+    assert parsed["broker"] == "redis://cache.example.com:6379/2"
+    assert parsed["hosts"] == ["portal.example.com", "admin.example.com"]
+    assert parsed["debug"] is False
+    assert parsed["email"] == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", 587, True]
+    assert parsed["admins"] == ["ops@example.com", "lead@example.com"]
+    assert (parsed["tz"], parsed["use_tz"]) == ("UTC", True)
+
+
+def test_the_defaults_need_no_server():
+    result = run(READ_SETTINGS, DJANGO_SETTINGS_MODULE="config.settings.base")
+
+    parsed = json.loads(result.stdout)
+    assert parsed["db"][0] == "django.db.backends.sqlite3" and parsed["db"][1].endswith("var/db.sqlite3")
+    assert parsed["broker"] == "filesystem://"
+    assert parsed["email"][0] == "django.core.mail.backends.console.EmailBackend"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+def test_production_refuses_to_start_without_its_essentials(missing):
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
+
+    result = run(READ_SETTINGS, **env)
+
+    assert result.returncode != 0
+    assert f"Set the {missing} environment variable for production." in result.stderr
+
+
+def test_production_passes_the_deployment_checklist():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
