@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import Invitation, Membership, Merchant, Site, Store
+from .models import ApiKey, Invitation, Membership, Merchant, Site, Store
 
 
 def membership_for_user(user) -> Membership | None:
@@ -35,3 +35,11 @@ def member_for_merchant(*, merchant: Merchant, pk: int) -> Membership:
 
 def open_invitations(merchant: Merchant) -> QuerySet[Invitation]:
     return merchant.invitations.filter(accepted_at__isnull=True).order_by("-created_at")
+
+
+def api_keys_for_merchant(merchant: Merchant) -> QuerySet[ApiKey]:
+    return merchant.api_keys.select_related("created_by").order_by("revoked_at", "-created_at")
+
+
+def api_key_for_merchant(*, merchant: Merchant, pk: int) -> ApiKey:
+    return get_object_or_404(api_keys_for_merchant(merchant), pk=pk)

@@ -16,7 +16,7 @@ from common.errors import NotAllowedError, TransitionError
 from common.geocoding import GeoPoint
 from notifications.services import notification_email
 
-from .models import Closure, Invitation, Membership, Merchant, OpeningHours, Site, Store
+from .models import ApiKey, Closure, Invitation, Membership, Merchant, OpeningHours, Site, Store
 
 User = get_user_model()
 
@@ -223,3 +223,37 @@ def _standalone_site(*, store: Store, address: StandaloneAddress) -> Site:
     site.full_clean()
     site.save()
     return site
+
+
+API_KEY_PREFIX = "mpk_"
+
+
+@transaction.atomic
+def api_key_create(*, merchant: Merchant, name: str, created_by) -> tuple[ApiKey, str]:
+    """A new API key; the full key is returned once, to show the owner, and never stored."""
+    raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        merchant=merchant, name=name, prefix=raw[:12], key_hash=_token_hash(raw), created_by=created_by
+    )
+    return api_key, raw
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at", "updated_at"])
+    return api_key
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """The active key behind a bearer token, or None; notes its use at most once a minute."""
+    if not raw.startswith(API_KEY_PREFIX):
+        return None
+    api_key = (
+        ApiKey.objects.select_related("merchant").filter(key_hash=_token_hash(raw), revoked_at__isnull=True).first()
+    )
+    if api_key is not None:
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key

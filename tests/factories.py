@@ -1,3 +1,4 @@
+import itertools
 from datetime import time
 from decimal import Decimal
 
@@ -76,3 +77,38 @@ class StoreFactory(factory.django.DjangoModelFactory):
         OpeningHours.objects.bulk_create(
             OpeningHours(store=store, weekday=day, opens=opens, closes=closes) for day, (opens, closes) in hours.items()
         )
+
+
+def order_draft(store, number=None, packages=1, **overrides):
+    """A valid order for `store`, delivered half a mile from its site."""
+    from pickups.intake import OrderDraft, PackageDraft
+
+    fields = {
+        "store_id": store.pk,
+        "external_id": number or f"ORD-{next(_order_numbers)}",
+        "service_level": "same_day",
+        "customer_name": "Jamie Rivera",
+        "customer_phone": "480-555-0199",
+        "customer_email": "jamie@example.com",
+        "address_line1": "100 N Arizona Ave",
+        "city": "Chandler",
+        "state": "AZ",
+        "postal_code": "85225",
+        "latitude": store.site.latitude + Decimal("0.005"),
+        "longitude": store.site.longitude,
+        "packages": [PackageDraft(weight_lb=Decimal("2.5")) for _ in range(packages)],
+    }
+    return OrderDraft(**(fields | overrides))
+
+
+def make_orders(store, count=1, **overrides):
+    """Orders created through the intake service, in one batch."""
+    from common.actors import SYSTEM
+    from pickups.services import orders_create
+
+    return orders_create(
+        merchant=store.merchant, drafts=[order_draft(store, **overrides) for _ in range(count)], actor=SYSTEM
+    )
+
+
+_order_numbers = itertools.count(1000)

@@ -119,11 +119,16 @@ PROGRAM_ADMIN_EMAILS = env.list("PROGRAM_ADMIN_EMAILS", default=[])
 GEOCODER = env("GEOCODER", default="common.geocoding.zipcode_geocoder")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "merchants.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Deny by default: an endpoint open to drivers or the public says so itself.
+    "DEFAULT_PERMISSION_CLASSES": ["merchants.api.permissions.IsMerchant"],
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"tracking": env("TRACKING_RATE_LIMIT", default="60/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberWithSize",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mall Pickup merchant API",

@@ -1,0 +1,8 @@
+"""Version 1 of the REST API, under /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("merchants.api.urls")),
+    path("", include("pickups.api.urls")),
+]

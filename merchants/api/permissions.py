@@ -1,0 +1,30 @@
+from rest_framework.permissions import BasePermission
+
+from common.actors import Actor
+from merchants.models import ApiKey
+from merchants.selectors import membership_for_user
+
+
+class IsMerchant(BasePermission):
+    """An API key, or a logged-in member of a merchant's team; sets `request.merchant`.
+
+    Every merchant endpoint scopes its queries to `request.merchant`, so another tenant's rows
+    are simply not there (404).
+    """
+
+    message = "This login does not belong to a merchant."
+
+    def has_permission(self, request, view):
+        if isinstance(request.auth, ApiKey):
+            request.merchant = request.auth.merchant
+            return True
+        membership = membership_for_user(request.user)
+        request.merchant = membership.merchant if membership else None
+        return request.merchant is not None
+
+
+def actor_of(request) -> Actor:
+    """Whoever makes this API request, as the ledger names them."""
+    if isinstance(request.auth, ApiKey):
+        return Actor(user=None, label=f"API key “{request.auth.name}” ({request.auth.prefix}…)")
+    return Actor.of_user(request.user)

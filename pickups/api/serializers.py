@@ -1,0 +1,138 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from pickups.intake import OrderDraft, PackageDraft
+from pickups.models import Order, OrderEvent, Package
+
+
+class PackageInputSerializer(serializers.Serializer):
+    weight_lb = serializers.DecimalField(max_digits=6, decimal_places=2)
+    length_in = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
+    width_in = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
+    height_in = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
+
+
+class OrderInputSerializer(serializers.Serializer):
+    """The shape of a new order; the program's rules are checked by the intake service."""
+
+    store = serializers.IntegerField(help_text="Id of one of your stores (GET /api/v1/stores/).")
+    external_id = serializers.CharField(max_length=64, help_text="Your own order number; unique in your account.")
+    service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
+    customer_name = serializers.CharField(max_length=200)
+    customer_phone = serializers.CharField(max_length=30)
+    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    address_line1 = serializers.CharField(max_length=200)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    state = serializers.RegexField(r"^[A-Za-z]{2}$", error_messages={"invalid": "Use the two-letter state code."})
+    postal_code = serializers.RegexField(
+        r"^\d{5}(-\d{4})?$", error_messages={"invalid": "Use a 5-digit ZIP code, e.g. 85226."}
+    )
+    latitude = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        min_value=Decimal(-90),
+        max_value=Decimal(90),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        min_value=Decimal(-180),
+        max_value=Decimal(180),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    packages = PackageInputSerializer(many=True, help_text="1 to 20 packages, each up to 50 lb.")
+
+    def to_draft(self) -> OrderDraft:
+        data = dict(self.validated_data)
+        packages = [PackageDraft(**package) for package in data.pop("packages")]
+        return OrderDraft(store_id=data.pop("store"), packages=packages, **data)
+
+
+class PackageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Package
+        fields = ["sequence", "label_code", "weight_lb", "length_in", "width_in", "height_in"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    store = serializers.SerializerMethodField()
+    packages = PackageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "external_id",
+            "status",
+            "service_level",
+            "tracking_code",
+            "store",
+            "customer_name",
+            "customer_phone",
+            "customer_email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "state",
+            "postal_code",
+            "latitude",
+            "longitude",
+            "distance_miles",
+            "notes",
+            "packages",
+            "created_at",
+            "ready_at",
+            "cancelled_at",
+            "cancel_reason",
+        ]
+
+    def get_store(self, order) -> dict:
+        return {"id": order.store_id, "name": order.store.name, "site": order.store.site.name}
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, help_text="Why the order is cancelled.")
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = OrderEvent
+        fields = ["id", "type", "occurred_at", "actor", "from_status", "to_status", "latitude", "longitude", "details"]
+
+
+class TrackingEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["type", "occurred_at", "to_status"]
+
+
+class TrackingSerializer(serializers.ModelSerializer):
+    """What anyone with the tracking code may see: no personal data beyond first name and city."""
+
+    status_label = serializers.CharField(source="get_status_display")
+    customer_first_name = serializers.CharField()
+    store = serializers.CharField(source="store.name")
+    events = TrackingEventSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "tracking_code",
+            "status",
+            "status_label",
+            "service_level",
+            "customer_first_name",
+            "city",
+            "store",
+            "events",
+        ]

@@ -1,0 +1,12 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .views import OrderViewSet, TrackingView
+
+router = SimpleRouter()
+router.register("orders", OrderViewSet, basename="order")
+
+urlpatterns = [
+    *router.urls,
+    path("track/<str:tracking_code>/", TrackingView.as_view(), name="api-track"),
+]

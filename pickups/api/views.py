@@ -1,0 +1,97 @@
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import RetrieveAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from merchants.api.permissions import actor_of
+from merchants.idempotency import idempotent
+from pickups import selectors, services
+from pickups.filters import OrderFilter
+from pickups.labels import labels_pdf
+from pickups.models import Order
+
+from .serializers import (
+    CancelSerializer,
+    OrderEventSerializer,
+    OrderInputSerializer,
+    OrderSerializer,
+    TrackingSerializer,
+)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Retry safely: the same key with the same body returns the first response; "
+    "with a different body, 422. Kept at least 24 hours.",
+)
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your orders: create, list, follow, flag ready for pickup, cancel, print labels."""
+
+    serializer_class = OrderSerializer
+    queryset = Order.objects.none()  # for the schema; get_queryset scopes to the caller's merchant
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        return selectors.orders_for_merchant(self.request.merchant)
+
+    @extend_schema(request=OrderInputSerializer, responses={201: OrderSerializer}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
+    def create(self, request):
+        intake = OrderInputSerializer(data=request.data)
+        intake.is_valid(raise_exception=True)
+        order = services.order_create(merchant=request.merchant, draft=intake.to_draft(), actor=actor_of(request))
+        order = selectors.order_for_merchant(merchant=request.merchant, pk=order.pk)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: OrderSerializer})
+    @action(detail=True, methods=["post"])
+    def ready(self, request, pk):
+        """Flag the order ready for pickup: it is then put into the next fitting pickup window."""
+        services.order_mark_ready(order=self.get_object(), actor=actor_of(request))
+        return Response(OrderSerializer(self.get_object()).data)
+
+    @extend_schema(request=CancelSerializer, responses={200: OrderSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk):
+        body = CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.order_cancel(order=self.get_object(), actor=actor_of(request), reason=body.validated_data["reason"])
+        return Response(OrderSerializer(self.get_object()).data)
+
+    @extend_schema(responses={200: OrderEventSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def events(self, request, pk):
+        """The order's ledger, oldest first: every step, who did it, when and where."""
+        order = self.get_object()
+        return Response(OrderEventSerializer(order.events.order_by("occurred_at", "id"), many=True).data)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def label(self, request, pk):
+        """The order's labels, one 4x6 inch page per package."""
+        order = self.get_object()
+        response = HttpResponse(labels_pdf([order]), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="labels-{order.tracking_code}.pdf"'
+        return response
+
+
+class TrackingView(RetrieveAPIView):
+    """Public tracking by tracking code: status and steps, no personal data beyond first name and city."""
+
+    serializer_class = TrackingSerializer
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "tracking"
+
+    def get_object(self):
+        return selectors.order_for_tracking(self.kwargs["tracking_code"])

@@ -1,0 +1,187 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from common.models import TimeStampedModel
+
+MAX_PACKAGES = 20
+MAX_PACKAGE_WEIGHT_LB = 50
+MAX_PACKAGE_SIDE_IN = 48
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    READY = "ready", "Ready for pickup"
+    SCHEDULED = "scheduled", "Scheduled"
+    PICKED_UP = "picked_up", "Picked up"
+    DELIVERED = "delivered", "Delivered"
+    DELIVERY_FAILED = "delivery_failed", "Delivery failed"
+    RETURNED = "returned", "Returned to store"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ServiceLevel(models.TextChoices):
+    SAME_DAY = "same_day", "Same day"
+    TWO_DAY = "two_day", "Two day"
+
+
+class Order(TimeStampedModel):
+    """One delivery from one store to one customer, with one or more packages."""
+
+    Status = OrderStatus
+    ServiceLevel = ServiceLevel
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="orders")
+    store = models.ForeignKey("merchants.Store", on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(
+        "your order number", max_length=64, help_text="Your own reference; unique across your orders."
+    )
+    service_level = models.CharField(max_length=10, choices=ServiceLevel.choices, default=ServiceLevel.SAME_DAY)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED)
+    tracking_code = models.CharField(max_length=16, unique=True, editable=False)
+
+    customer_name = models.CharField(max_length=200)
+    customer_phone = models.CharField(max_length=30)
+    customer_email = models.EmailField(blank=True)
+    address_line1 = models.CharField("address", max_length=200)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2)
+    postal_code = models.CharField("ZIP code", max_length=10)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    distance_miles = models.DecimalField(
+        max_digits=5, decimal_places=1, help_text="Straight-line miles from the store's site."
+    )
+    notes = models.TextField(blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ready_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["merchant", "status"]),
+            models.Index(fields=["merchant", "-created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "external_id"], name="order_external_id_unique_per_merchant"),
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
+            models.CheckConstraint(
+                condition=Q(service_level__in=ServiceLevel.values), name="order_service_level_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.external_id} ({self.tracking_code})"
+
+    @property
+    def customer_first_name(self) -> str:
+        return self.customer_name.split(" ")[0]
+
+    @property
+    def address(self) -> str:
+        street = ", ".join(part for part in (self.address_line1, self.address_line2) if part)
+        return f"{street}, {self.city}, {self.state} {self.postal_code}"
+
+
+class Package(models.Model):
+    """One parcel of an order, with its own label and barcode."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="packages")
+    sequence = models.PositiveSmallIntegerField(help_text="1 for the first package of the order, and so on.")
+    label_code = models.CharField(max_length=24, unique=True, editable=False)
+    weight_lb = models.DecimalField(
+        "weight (lb)",
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PACKAGE_WEIGHT_LB)],
+    )
+    length_in = models.DecimalField(
+        "length (in)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_PACKAGE_SIDE_IN)],
+    )
+    width_in = models.DecimalField(
+        "width (in)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_PACKAGE_SIDE_IN)],
+    )
+    height_in = models.DecimalField(
+        "height (in)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_PACKAGE_SIDE_IN)],
+    )
+
+    class Meta:
+        ordering = ["order", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "sequence"], name="package_sequence_unique_per_order"),
+            models.CheckConstraint(
+                condition=Q(weight_lb__gt=0, weight_lb__lte=MAX_PACKAGE_WEIGHT_LB), name="package_weight_in_limits"
+            ),
+        ]
+
+    def __str__(self):
+        return self.label_code
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValidationError("The order ledger is append-only: events are never changed.")
+
+    def delete(self):
+        raise ValidationError("The order ledger is append-only: events are never deleted.")
+
+
+class OrderEvent(models.Model):
+    """One step in an order's life: the custody ledger, the timeline and the webhook source.
+
+    Append-only: no code path edits or deletes an event.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    type = models.CharField(max_length=40, help_text="e.g. order.created, order.ready, order.picked_up")
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, help_text="Who did it, kept even if the login is removed.")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self):
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The order ledger is append-only: events are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The order ledger is append-only: events are never deleted.")

@@ -1,0 +1,188 @@
+"""Every write to orders: intake, and each move of an order's status with its ledger event."""
+
+import secrets
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from common.actors import Actor
+from common.errors import NotAllowedError, TransitionError
+from merchants.models import Merchant
+from merchants.services import merchant_block_reason
+
+from .intake import OrderDraft, check_drafts
+from .models import Order, OrderEvent, Package
+
+Status = Order.Status
+
+# The only moves an order may make. A scheduled order whose pickup is missed goes back to ready.
+ORDER_TRANSITIONS = {
+    Status.CREATED: {Status.READY, Status.CANCELLED},
+    Status.READY: {Status.SCHEDULED, Status.CANCELLED},
+    Status.SCHEDULED: {Status.PICKED_UP, Status.READY, Status.CANCELLED},
+    Status.PICKED_UP: {Status.DELIVERED, Status.DELIVERY_FAILED},
+    Status.DELIVERY_FAILED: {Status.RETURNED},
+    Status.DELIVERED: set(),
+    Status.RETURNED: set(),
+    Status.CANCELLED: set(),
+}
+
+# Unambiguous characters only (no 0/O, 1/I/L), so codes read aloud or typed from a label survive.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+class DraftErrors(ValidationError):
+    """Some drafts of a batch break the rules: {draft index: {field: [messages]}}."""
+
+    def __init__(self, errors: dict[int, dict[str, list[str]]]):
+        self.by_index = errors
+        super().__init__("Some orders are not valid.")
+
+
+def new_tracking_code() -> str:
+    """12 random characters (about 59 bits): not guessable, short enough to type."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+
+
+def order_create(*, merchant: Merchant, draft: OrderDraft, actor: Actor) -> Order:
+    """Create one order; a broken rule raises ValidationError keyed by field."""
+    try:
+        return orders_create(merchant=merchant, drafts=[draft], actor=actor)[0]
+    except DraftErrors as error:
+        raise ValidationError(error.by_index[0]) from None
+
+
+@transaction.atomic
+def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor) -> list[Order]:
+    """Create every order of a batch, or none: any broken rule raises DraftErrors for all drafts.
+
+    A fixed number of queries whatever the batch size: bulk inserts of orders, packages, events.
+    """
+    if not merchant.is_approved:
+        raise NotAllowedError(merchant_block_reason(merchant))
+    errors = check_drafts(merchant=merchant, drafts=drafts)
+    if errors:
+        raise DraftErrors(errors)
+    now = timezone.now()
+    orders = Order.objects.bulk_create(
+        Order(
+            merchant=merchant,
+            store=draft.store,
+            external_id=draft.external_id,
+            service_level=draft.service_level,
+            tracking_code=new_tracking_code(),
+            customer_name=draft.customer_name,
+            customer_phone=draft.customer_phone,
+            customer_email=draft.customer_email,
+            address_line1=draft.address_line1,
+            address_line2=draft.address_line2,
+            city=draft.city,
+            state=draft.state.upper(),
+            postal_code=draft.postal_code,
+            latitude=draft.latitude,
+            longitude=draft.longitude,
+            distance_miles=draft.distance_miles,
+            notes=draft.notes,
+            created_by=actor.user,
+        )
+        for draft in drafts
+    )
+    Package.objects.bulk_create(
+        Package(
+            order=order,
+            sequence=number,
+            label_code=f"{order.tracking_code}{number:02d}",
+            weight_lb=package.weight_lb,
+            length_in=package.length_in,
+            width_in=package.width_in,
+            height_in=package.height_in,
+        )
+        for order, draft in zip(orders, drafts, strict=True)
+        for number, package in enumerate(draft.packages, start=1)
+    )
+    OrderEvent.objects.bulk_create(
+        _event(order, "order.created", actor, now, "", Status.CREATED, {"packages": len(draft.packages)})
+        for order, draft in zip(orders, drafts, strict=True)
+    )
+    return orders
+
+
+def order_mark_ready(*, order: Order, actor: Actor) -> Order:
+    return order_transition(order=order, to=Status.READY, actor=actor)
+
+
+def order_cancel(*, order: Order, actor: Actor, reason: str) -> Order:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the order is cancelled."})
+    return order_transition(order=order, to=Status.CANCELLED, actor=actor, details={"reason": reason.strip()})
+
+
+def order_transition(
+    *, order: Order, to: str, actor: Actor, event_type: str = "", details: dict | None = None, location=None
+) -> Order:
+    """Move one order; an illegal move raises TransitionError and changes nothing."""
+    moved, refused = orders_transition(
+        orders=[order], to=to, actor=actor, event_type=event_type, details=details, location=location
+    )
+    if refused:
+        raise TransitionError(refused[0][1])
+    return moved[0]
+
+
+@transaction.atomic
+def orders_transition(
+    *,
+    orders: Iterable[Order],
+    to: str,
+    actor: Actor,
+    event_type: str = "",
+    details: dict | None = None,
+    location: tuple | None = None,
+) -> tuple[list[Order], list[tuple[Order, str]]]:
+    """Move many orders at once; returns (moved, [(refused order, why)]).
+
+    The rows are locked in id order (so two bulk moves cannot deadlock), the status re-read under
+    the lock, and each move checked against ORDER_TRANSITIONS; every move appends a ledger event.
+    """
+    ids = sorted({order.pk for order in orders})
+    locked = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    now = timezone.now()
+    moved, refused, events = [], [], []
+    for order in locked:
+        if to not in ORDER_TRANSITIONS[order.status]:
+            refused.append(
+                (
+                    order,
+                    f"Order {order.external_id} is {order.get_status_display().lower()}, "
+                    f"so it cannot become {Status(to).label.lower()}.",
+                )
+            )
+            continue
+        events.append(_event(order, event_type or f"order.{to}", actor, now, order.status, to, details or {}, location))
+        order.status, order.updated_at = to, now
+        if to == Status.READY:
+            order.ready_at = now
+        elif to == Status.CANCELLED:
+            order.cancelled_at, order.cancel_reason = now, (details or {}).get("reason", "")
+        moved.append(order)
+    Order.objects.bulk_update(moved, ["status", "updated_at", "ready_at", "cancelled_at", "cancel_reason"])
+    OrderEvent.objects.bulk_create(events)
+    return moved, refused
+
+
+def _event(order, type_, actor: Actor, at, from_status, to_status, details, location=None) -> OrderEvent:
+    latitude, longitude = location or (None, None)
+    return OrderEvent(
+        order=order,
+        type=type_,
+        occurred_at=at,
+        actor=actor.user,
+        actor_label=actor.label,
+        from_status=from_status,
+        to_status=to_status,
+        latitude=latitude,
+        longitude=longitude,
+        details=details,
+    )
