@@ -9,8 +9,10 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from merchants.models import Closure, Membership, Merchant, OpeningHours, Site, Store
+from merchants.services import api_key_create, api_key_exists
 
 User = get_user_model()
 
@@ -103,13 +105,28 @@ def seed_demo() -> dict:
         merchant = _merchant(spec["name"], spec["owner"])
         for store_name, site_name, unit in spec["stores"]:
             _store(merchant, sites[site_name], store_name, unit, MALL_HOURS, MALL_CLOSURES)
-        credentials.append({"merchant": merchant.display_name, "username": spec["owner"][1], "password": DEMO_PASSWORD})
+        credentials.append(_login(merchant, spec["owner"][1]))
     merchant = _merchant(STANDALONE["merchant"], STANDALONE["owner"])
     _store(merchant, _site(STANDALONE["site"]), STANDALONE["merchant"], "", STANDALONE["hours"], [])
-    credentials.append(
-        {"merchant": merchant.display_name, "username": STANDALONE["owner"][1], "password": DEMO_PASSWORD}
-    )
+    credentials.append(_login(merchant, STANDALONE["owner"][1]))
     return {"admin": {"username": ADMIN["username"], "password": ADMIN["password"]}, "merchants": credentials}
+
+
+def _login(merchant, username):
+    return {
+        "merchant": merchant.display_name,
+        "username": username,
+        "password": DEMO_PASSWORD,
+        "api_key": _api_key(merchant),
+    }
+
+
+def _api_key(merchant) -> str:
+    """A known key per demo merchant, so scripts can use it after any number of seedings."""
+    raw = f"mpk_demo_{slugify(merchant.display_name)}"
+    if not api_key_exists(raw):
+        api_key_create(merchant=merchant, name="Demo key", created_by=None, raw=raw)
+    return raw
 
 
 def _user(username, email, full_name, password, staff=False):

@@ -190,3 +190,7 @@ class OutboxPasswordResetForm(PasswordResetForm):
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
         notification_email(to=[to_email], template="password_reset", context=context, user=context["user"])
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use the key, e.g. “Website checkout”.")

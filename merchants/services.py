@@ -229,9 +229,12 @@ API_KEY_PREFIX = "mpk_"
 
 
 @transaction.atomic
-def api_key_create(*, merchant: Merchant, name: str, created_by) -> tuple[ApiKey, str]:
-    """A new API key; the full key is returned once, to show the owner, and never stored."""
-    raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+def api_key_create(*, merchant: Merchant, name: str, created_by, raw: str = "") -> tuple[ApiKey, str]:
+    """A new API key; the full key is returned once, to show the owner, and never stored.
+
+    `raw` lets demo data use a known key; real keys are always random.
+    """
+    raw = raw or API_KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
         merchant=merchant, name=name, prefix=raw[:12], key_hash=_token_hash(raw), created_by=created_by
     )
@@ -243,6 +246,10 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])
     return api_key
+
+
+def api_key_exists(raw: str) -> bool:
+    return ApiKey.objects.filter(key_hash=_token_hash(raw)).exists()
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:

@@ -9,7 +9,15 @@ from common.errors import NotAllowedError, TransitionError
 
 from . import selectors, services
 from .access import merchant_required, owner_required
-from .forms import ClosureFormSet, InvitationForm, SetPasswordForm, SignupForm, StoreForm, WeeklyHoursForm
+from .forms import (
+    ApiKeyForm,
+    ClosureFormSet,
+    InvitationForm,
+    SetPasswordForm,
+    SignupForm,
+    StoreForm,
+    WeeklyHoursForm,
+)
 from .models import Store
 
 
@@ -32,16 +40,6 @@ def signup(request):
             messages.success(request, "Welcome! We review new accounts within one business day.")
             return redirect("dashboard")
     return render(request, "merchants/signup.html", {"form": form})
-
-
-@merchant_required
-def dashboard(request):
-    stores = list(selectors.stores_for_merchant(request.merchant))
-    return render(
-        request,
-        "merchants/dashboard.html",
-        {"stores": stores, "team_size": selectors.team_for_merchant(request.merchant).count()},
-    )
 
 
 @merchant_required
@@ -146,3 +144,26 @@ def invitation_accept(request, token):
             messages.success(request, f"Welcome to the {invitation.merchant} team.")
             return redirect("dashboard")
     return render(request, "merchants/invitation_accept.html", {"form": form, "invitation": invitation})
+
+
+@owner_required
+def api_keys(request):
+    """Owners create and revoke API keys; a new key is shown once, on this response only."""
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        _, new_key = services.api_key_create(
+            merchant=request.merchant, name=form.cleaned_data["name"], created_by=request.user
+        )
+        form = ApiKeyForm()
+    context = {"form": form, "keys": selectors.api_keys_for_merchant(request.merchant), "new_key": new_key}
+    return render(request, "merchants/api_keys.html", context)
+
+
+@require_POST
+@owner_required
+def api_key_revoke(request, pk):
+    api_key = selectors.api_key_for_merchant(merchant=request.merchant, pk=pk)
+    services.api_key_revoke(api_key=api_key)
+    messages.success(request, f"The key “{api_key.name}” no longer works.")
+    return redirect("api_keys")

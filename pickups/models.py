@@ -143,6 +143,20 @@ class Package(models.Model):
         return self.label_code
 
 
+# How each ledger event reads in the portal and on the tracking page.
+EVENT_TITLES = {
+    "order.created": "Order created",
+    "order.ready": "Ready for pickup",
+    "order.scheduled": "Pickup scheduled",
+    "order.pickup_missed": "Pickup missed, to be rescheduled",
+    "order.picked_up": "Picked up by the driver",
+    "order.delivered": "Delivered",
+    "order.delivery_failed": "Delivery attempt failed",
+    "order.returned": "Returned to the store",
+    "order.cancelled": "Cancelled",
+}
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise ValidationError("The order ledger is append-only: events are never changed.")
@@ -185,3 +199,7 @@ class OrderEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("The order ledger is append-only: events are never deleted.")
+
+    @property
+    def title(self) -> str:
+        return EVENT_TITLES.get(self.type, self.type)

@@ -1,9 +1,15 @@
 """Tenant-scoped reads of orders: every order a view touches is fetched here."""
 
-from django.db.models import Prefetch, Q, QuerySet
+import zoneinfo
+from datetime import datetime, time, timedelta
+from functools import reduce
+from operator import or_
+
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from merchants.models import Merchant
+from common.timezones import local_today
+from merchants.models import Merchant, Store
 
 from .models import Order, OrderEvent
 
@@ -34,3 +40,24 @@ def order_for_tracking(tracking_code: str) -> Order:
         ),
         tracking_code=tracking_code.upper(),
     )
+
+
+def order_counts_today(merchant: Merchant, stores: list[Store]) -> dict[str, int]:
+    """Orders created today, by status, where "today" is each store's own local day. One query."""
+    by_zone = {}
+    for store in stores:
+        by_zone.setdefault(store.site.timezone, []).append(store.pk)
+    if not by_zone:
+        return {}
+    today = reduce(or_, (Q(store__in=ids, created_at__range=_local_day_range(zone)) for zone, ids in by_zone.items()))
+    rows = Order.objects.filter(today, merchant=merchant).values("status").annotate(count=Count("id"))
+    return {row["status"]: row["count"] for row in rows}
+
+
+def _local_day_range(zone_name: str) -> tuple[datetime, datetime]:
+    """Today in that zone, as aware instants from local midnight to just before the next one."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    day = local_today(zone_name)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start, end - timedelta(microseconds=1)

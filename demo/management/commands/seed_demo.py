@@ -21,4 +21,6 @@ class Command(BaseCommand):
         admin = credentials["admin"]
         self.stdout.write(f"  Admin (at /admin/): {admin['username']} / {admin['password']}")
         for login in credentials["merchants"]:
-            self.stdout.write(f"  {login['merchant']}: {login['username']} / {login['password']}")
+            self.stdout.write(
+                f"  {login['merchant']}: {login['username']} / {login['password']}  (API key {login['api_key']})"
+            )

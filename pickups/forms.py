@@ -1,0 +1,66 @@
+from django import forms
+
+from merchants.models import Store
+
+from .intake import OrderDraft, PackageDraft
+from .models import MAX_PACKAGES, Order, Package
+
+
+class OrderForm(forms.ModelForm):
+    """A new order typed in the portal; the rules are checked by the intake service."""
+
+    latitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False)
+    longitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False)
+
+    class Meta:
+        model = Order
+        fields = [
+            "store",
+            "external_id",
+            "service_level",
+            "customer_name",
+            "customer_phone",
+            "customer_email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "state",
+            "postal_code",
+            "latitude",
+            "longitude",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.filter(merchant=merchant, is_active=True).select_related("site")
+
+    def draft(self, packages: list[PackageDraft]) -> OrderDraft:
+        data = self.cleaned_data
+        fields = {name: data[name] for name in self.Meta.fields if name != "store"}
+        return OrderDraft(store_id=data["store"].pk, packages=packages, **fields)
+
+    def add_rule_errors(self, errors: dict[str, list[str]]) -> None:
+        """Errors from the intake rules, on their field where the form has it."""
+        for field, messages in errors.items():
+            self.add_error(field if field in self.fields else None, messages)
+
+
+class PackageForm(forms.ModelForm):
+    class Meta:
+        model = Package
+        fields = ["weight_lb", "length_in", "width_in", "height_in"]
+
+
+PackageFormSet = forms.formset_factory(
+    PackageForm, extra=0, min_num=1, max_num=MAX_PACKAGES, validate_min=True, validate_max=True
+)
+
+
+def package_drafts(formset) -> list[PackageDraft]:
+    return [PackageDraft(**form.cleaned_data) for form in formset if form.cleaned_data]
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=300, help_text="Why the order is cancelled; shown in the order's history.")

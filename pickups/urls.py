@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/new/", views.order_create, name="order_create"),
+    path("orders/bulk/", views.orders_bulk, name="orders_bulk"),
+    path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/ready/", views.order_ready, name="order_ready"),
+    path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<int:pk>/labels.pdf", views.order_labels, name="order_labels"),
+    path("track/<str:tracking_code>/", views.tracking, name="tracking"),
+]

@@ -1,0 +1,148 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from common.actors import Actor
+from common.errors import TransitionError
+from merchants.access import merchant_required
+from merchants.models import Store
+from merchants.selectors import stores_for_merchant
+from merchants.services import merchant_block_reason
+
+from . import selectors, services
+from .filters import OrderFilter
+from .forms import CancelForm, OrderForm, PackageFormSet, package_drafts
+from .labels import labels_pdf
+from .models import Order
+
+PAGE_SIZE = 25
+
+
+@merchant_required
+def dashboard(request):
+    stores = list(stores_for_merchant(request.merchant))
+    counts = selectors.order_counts_today(request.merchant, stores)
+    context = {
+        "stores": stores,
+        "today": [(status, label, counts.get(status, 0)) for status, label in Order.Status.choices],
+        "waiting": selectors.orders_for_merchant(request.merchant).filter(status=Order.Status.CREATED).count(),
+    }
+    return render(request, "pickups/dashboard.html", context)
+
+
+@merchant_required
+def order_list(request):
+    orders = OrderFilter(request.GET, queryset=selectors.orders_for_merchant(request.merchant))
+    orders.form.fields["store"].widget.choices = _store_choices(request.merchant)
+    page = Paginator(orders.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filter": orders, "page": page, "query": query.urlencode()}
+    return render(request, "pickups/order_list.html", context)
+
+
+def _store_choices(merchant):
+    return [("", "All stores"), *Store.objects.filter(merchant=merchant).values_list("pk", "name")]
+
+
+@merchant_required
+def order_create(request):
+    if not request.merchant.is_approved:
+        messages.error(request, merchant_block_reason(request.merchant))
+        return redirect("order_list")
+    data = request.POST if request.method == "POST" else None
+    form = OrderForm(data, merchant=request.merchant)
+    packages = PackageFormSet(data, prefix="packages")
+    if data is not None and form.is_valid() and packages.is_valid():
+        try:
+            order = services.order_create(
+                merchant=request.merchant, draft=form.draft(package_drafts(packages)), actor=Actor.of_user(request.user)
+            )
+        except ValidationError as error:
+            form.add_rule_errors(error.message_dict)
+        else:
+            messages.success(request, f"Order {order.external_id} created. Print its labels, then flag it ready.")
+            return redirect("order_detail", pk=order.pk)
+    return render(request, "pickups/order_form.html", {"form": form, "packages": packages})
+
+
+@merchant_required
+def order_detail(request, pk):
+    order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
+    context = {"order": order, "events": order.events.all(), "cancel_form": CancelForm()}
+    return render(request, "pickups/order_detail.html", context)
+
+
+@require_POST
+@merchant_required
+def order_ready(request, pk):
+    order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
+    try:
+        services.order_mark_ready(order=order, actor=Actor.of_user(request.user))
+    except TransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Order {order.external_id} is ready for pickup.")
+    return redirect("order_detail", pk=order.pk)
+
+
+@require_POST
+@merchant_required
+def order_cancel(request, pk):
+    order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the order is cancelled.")
+        return redirect("order_detail", pk=order.pk)
+    try:
+        services.order_cancel(order=order, actor=Actor.of_user(request.user), reason=form.cleaned_data["reason"])
+    except TransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Order {order.external_id} is cancelled.")
+    return redirect("order_detail", pk=order.pk)
+
+
+@merchant_required
+def order_labels(request, pk):
+    order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
+    return _pdf(labels_pdf([order]), f"labels-{order.tracking_code}.pdf")
+
+
+@require_POST
+@merchant_required
+def orders_bulk(request):
+    """The list's bulk actions on the ticked orders: flag ready, or print all their labels."""
+    chosen = selectors.orders_for_merchant(request.merchant).filter(pk__in=request.POST.getlist("orders"))
+    action = request.POST.get("action")
+    back = redirect(f"{reverse('order_list')}?{request.POST.get('query', '')}")
+    if not chosen:
+        messages.error(request, "Tick at least one order first.")
+        return back
+    if action == "labels":
+        return _pdf(labels_pdf(list(chosen)), "labels.pdf")
+    if action != "ready":
+        messages.error(request, "Choose what to do with the ticked orders.")
+        return back
+    moved, refused = services.orders_transition(orders=chosen, to=Order.Status.READY, actor=Actor.of_user(request.user))
+    if moved:
+        messages.success(request, f"{len(moved)} order(s) flagged ready for pickup.")
+    for _, why in refused:
+        messages.warning(request, why)
+    return back
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def tracking(request, tracking_code):
+    """The public tracking page: the same facts as the tracking API, as a timeline."""
+    order = selectors.order_for_tracking(tracking_code)
+    return render(request, "pickups/tracking.html", {"order": order, "events": order.events.all()})
