@@ -38,4 +38,12 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.resend_stuck_notifications",
         "schedule": crontab(minute="*"),
     },
+    "pickups-resume-stuck-imports": {
+        "task": "pickups.tasks.resume_stuck_imports",
+        "schedule": crontab(minute="*/5"),
+    },
+    "merchants-expire-idempotency-keys": {
+        "task": "merchants.tasks.expire_idempotency_keys",
+        "schedule": crontab(hour=4, minute=17),
+    },
 }

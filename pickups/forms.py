@@ -64,3 +64,7 @@ def package_drafts(formset) -> list[PackageDraft]:
 
 class CancelForm(forms.Form):
     reason = forms.CharField(max_length=300, help_text="Why the order is cancelled; shown in the order's history.")
+
+
+class OrderImportForm(forms.Form):
+    file = forms.FileField(help_text="A CSV file in our template's format, up to 2 MB and 5,000 orders.")

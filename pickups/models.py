@@ -203,3 +203,45 @@ class OrderEvent(models.Model):
     @property
     def title(self) -> str:
         return EVENT_TITLES.get(self.type, self.type)
+
+
+class OrderImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Checking rows"
+    SUCCEEDED = "succeeded", "Imported"
+    FAILED = "failed", "Not imported"
+
+
+class OrderImport(models.Model):
+    """An uploaded CSV of orders, checked and imported by a worker: every row or none."""
+
+    Status = OrderImportStatus
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="order_imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    filename = models.CharField(max_length=255)
+    content = models.TextField(help_text="The uploaded CSV, decoded.")
+    status = models.CharField(max_length=10, choices=OrderImportStatus.choices, default=OrderImportStatus.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    checked_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, column, message}], row 2 is the first order.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=OrderImportStatus.values), name="order_import_status_valid")
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.is_finished else int(100 * self.checked_rows / self.total_rows) if self.total_rows else 0

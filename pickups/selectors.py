@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from common.timezones import local_today
 from merchants.models import Merchant, Store
 
-from .models import Order, OrderEvent
+from .models import Order, OrderEvent, OrderImport
 
 
 def orders_for_merchant(merchant: Merchant) -> QuerySet[Order]:
@@ -61,3 +61,7 @@ def _local_day_range(zone_name: str) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     return start, end - timedelta(microseconds=1)
+
+
+def order_import_for_merchant(*, merchant: Merchant, pk: int) -> OrderImport:
+    return get_object_or_404(OrderImport.objects.filter(merchant=merchant).defer("content"), pk=pk)

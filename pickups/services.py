@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,11 +10,13 @@ from django.utils import timezone
 
 from common.actors import Actor
 from common.errors import NotAllowedError, TransitionError
+from common.tasks import enqueue_on_commit
 from merchants.models import Merchant
 from merchants.services import merchant_block_reason
 
+from .csv_orders import check_rows, decode_upload
 from .intake import OrderDraft, check_drafts
-from .models import Order, OrderEvent, Package
+from .models import Order, OrderEvent, OrderImport, Package
 
 Status = Order.Status
 
@@ -185,4 +188,70 @@ def _event(order, type_, actor: Actor, at, from_status, to_status, details, loca
         latitude=latitude,
         longitude=longitude,
         details=details,
+    )
+
+
+@transaction.atomic
+def order_import_start(*, merchant: Merchant, actor: Actor, filename: str, raw: bytes) -> OrderImport:
+    """Accept an uploaded CSV and queue it for a worker; UploadError says what is wrong with the file."""
+    if not merchant.is_approved:
+        raise NotAllowedError(merchant_block_reason(merchant))
+    text, rows = decode_upload(raw)
+    job = OrderImport.objects.create(
+        merchant=merchant, created_by=actor.user, filename=filename[:255], content=text, total_rows=rows
+    )
+    from .tasks import import_orders  # tasks import this module
+
+    enqueue_on_commit(import_orders, import_id=job.pk)
+    return job
+
+
+def order_import_run(*, import_id: int) -> OrderImport:
+    """Check every row, then import all of them in one transaction, or none and say why.
+
+    Safe to run twice (a retried task): a finished import is left alone, and the final step
+    locks the import row and re-checks its status before creating anything.
+    """
+    job = OrderImport.objects.select_related("merchant", "created_by").get(pk=import_id)
+    if job.is_finished:
+        return job
+    OrderImport.objects.filter(pk=job.pk).update(status=OrderImport.Status.RUNNING, checked_rows=0)
+    drafts, problems = check_rows(
+        merchant=job.merchant,
+        text=job.content,
+        progress=lambda checked: OrderImport.objects.filter(pk=job.pk).update(checked_rows=checked),
+    )
+    actor = Actor.of_user(job.created_by) if job.created_by else Actor(user=None, label="CSV import")
+    with transaction.atomic():
+        job = OrderImport.objects.select_for_update().get(pk=job.pk)
+        if job.is_finished:
+            return job
+        if not problems:
+            try:
+                with transaction.atomic():
+                    orders_create(merchant=job.merchant, drafts=drafts, actor=actor)
+            except DraftErrors as error:  # the data changed since the check, e.g. an order number was taken
+                problems = [
+                    {"row": index + 2, "column": field, "message": message}
+                    for index, fields in error.by_index.items()
+                    for field, messages in fields.items()
+                    for message in messages
+                ]
+        job.status = OrderImport.Status.FAILED if problems else OrderImport.Status.SUCCEEDED
+        job.errors, job.created_count = problems, 0 if problems else len(drafts)
+        job.checked_rows, job.finished_at = job.total_rows, timezone.now()
+        job.save(update_fields=["status", "errors", "created_count", "checked_rows", "finished_at"])
+    return job
+
+
+# Longer than the task time limit: a running import older than this lost its worker.
+IMPORT_STUCK_AFTER = timedelta(minutes=5)
+
+
+def order_imports_stuck() -> list[int]:
+    return list(
+        OrderImport.objects.filter(
+            status__in=[OrderImport.Status.QUEUED, OrderImport.Status.RUNNING],
+            created_at__lt=timezone.now() - IMPORT_STUCK_AFTER,
+        ).values_list("pk", flat=True)
     )

@@ -1,21 +1,24 @@
+import csv
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from common.actors import Actor
-from common.errors import TransitionError
+from common.errors import NotAllowedError, TransitionError
 from merchants.access import merchant_required
 from merchants.models import Store
 from merchants.selectors import stores_for_merchant
 from merchants.services import merchant_block_reason
 
 from . import selectors, services
+from .csv_orders import IMPORT_COLUMNS, MAX_IMPORT_BYTES, UploadError, export_rows, import_template
 from .filters import OrderFilter
-from .forms import CancelForm, OrderForm, PackageFormSet, package_drafts
+from .forms import CancelForm, OrderForm, OrderImportForm, PackageFormSet, package_drafts
 from .labels import labels_pdf
 from .models import Order
 
@@ -134,6 +137,72 @@ def orders_bulk(request):
     for _, why in refused:
         messages.warning(request, why)
     return back
+
+
+@merchant_required
+def order_import(request):
+    """Upload a CSV of orders; a worker checks and imports it while the next page shows progress."""
+    form = OrderImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = services.order_import_start(
+                merchant=request.merchant,
+                actor=Actor.of_user(request.user),
+                filename=upload.name,
+                raw=upload.read(MAX_IMPORT_BYTES + 1),
+            )
+        except UploadError as error:
+            form.add_error("file", str(error))
+        except NotAllowedError as error:
+            messages.error(request, str(error))
+        else:
+            return redirect("order_import_detail", pk=job.pk)
+    return render(request, "pickups/order_import.html", {"form": form, "columns": IMPORT_COLUMNS})
+
+
+@merchant_required
+def order_import_detail(request, pk):
+    job = selectors.order_import_for_merchant(merchant=request.merchant, pk=pk)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse(
+            {
+                "status": job.status,
+                "percent": job.percent,
+                "checked_rows": job.checked_rows,
+                "total_rows": job.total_rows,
+            }
+        )
+    return render(request, "pickups/order_import_detail.html", {"job": job})
+
+
+@merchant_required
+def order_import_template(request):
+    return _csv_download(import_template(), "orders-template.csv")
+
+
+@merchant_required
+def order_export(request):
+    """The filtered order list as CSV, streamed so a large export needs little memory."""
+    orders = OrderFilter(request.GET, queryset=selectors.orders_for_merchant(request.merchant)).qs
+    writer = csv.writer(Echo())
+    rows = (writer.writerow(row) for row in export_rows(orders.iterator(chunk_size=500)))
+    response = StreamingHttpResponse(rows, content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    return response
+
+
+class Echo:
+    """A file-like object whose write returns the line, for csv.writer into a streaming response."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_download(content: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
