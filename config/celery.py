@@ -42,6 +42,22 @@ app.conf.beat_schedule = {
         "task": "pickups.tasks.resume_stuck_imports",
         "schedule": crontab(minute="*/5"),
     },
+    "pickups-plan-windows": {
+        "task": "pickups.tasks.plan_windows",
+        "schedule": crontab(minute=5),
+    },
+    "pickups-assign-ready-orders": {
+        "task": "pickups.tasks.assign_ready_orders",
+        "schedule": crontab(minute="*/5"),
+    },
+    "pickups-sweep-missed-windows": {
+        "task": "pickups.tasks.sweep_missed_windows",
+        "schedule": crontab(minute="*"),
+    },
+    "deliveries-offer-windows": {
+        "task": "deliveries.tasks.offer_windows",
+        "schedule": crontab(minute="*"),
+    },
     "merchants-expire-idempotency-keys": {
         "task": "merchants.tasks.expire_idempotency_keys",
         "schedule": crontab(hour=4, minute=17),

@@ -121,6 +121,16 @@ class Site(TimeStampedModel):
     timezone = models.CharField(
         max_length=64, validators=[validate_timezone], help_text="IANA name, e.g. America/Phoenix."
     )
+    # How pickup windows are cut at this site (local time, during its stores' opening hours).
+    window_minutes = models.PositiveSmallIntegerField(
+        "window length (minutes)", default=120, validators=[MinValueValidator(30), MaxValueValidator(480)]
+    )
+    window_spacing_minutes = models.PositiveSmallIntegerField(
+        "a window starts every (minutes)", default=120, validators=[MinValueValidator(30), MaxValueValidator(480)]
+    )
+    window_capacity_packages = models.PositiveSmallIntegerField(
+        "packages per window", default=60, validators=[MinValueValidator(1)]
+    )
 
     class Meta:
         ordering = ["name"]

@@ -5,6 +5,8 @@ from django.db.models import Q
 
 class NotificationChannel(models.TextChoices):
     EMAIL = "email", "Email"
+    SMS = "sms", "Text message"
+    IN_APP = "in_app", "In the app"
 
 
 class NotificationStatus(models.TextChoices):
@@ -29,7 +31,7 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
     template = models.CharField(max_length=100, help_text="Which message this is, e.g. merchant_approved.")
-    subject = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from common.tasks import enqueue_on_commit
 
 from .models import Notification
+from .sms import sms_backend
 
 logger = logging.getLogger(__name__)
 
@@ -19,19 +20,23 @@ MAX_ATTEMPTS = 8
 SWEEP_GRACE = timedelta(minutes=1)
 
 
-def notification_email(*, to: Iterable[str], template: str, context: dict, user=None) -> list[Notification]:
-    """Write one email per recipient to the outbox and deliver it after the transaction commits.
+def notify(*, channel: str, to: Iterable[str], template: str, context: dict, user=None) -> list[Notification]:
+    """Write one message per recipient to the outbox and deliver it after the transaction commits.
 
-    The text is rendered now, from `templates/notifications/<template>_subject.txt` and `_body.txt`,
-    so the row holds exactly what is sent, however late that is.
+    The text is rendered now, so the row holds exactly what is sent, however late that is: email
+    from `templates/notifications/<template>_subject.txt` and `_body.txt`; text messages and
+    in-app messages from `<template>_short.txt`.
     """
     context = {"portal_url": settings.PORTAL_URL, **context}
-    subject = " ".join(render_to_string(f"notifications/{template}_subject.txt", context).split())
-    body = render_to_string(f"notifications/{template}_body.txt", context)
+    if channel == Notification.Channel.EMAIL:
+        subject = " ".join(render_to_string(f"notifications/{template}_subject.txt", context).split())
+        body = render_to_string(f"notifications/{template}_body.txt", context)
+    else:
+        subject, body = "", " ".join(render_to_string(f"notifications/{template}_short.txt", context).split())
     due = timezone.now() + SWEEP_GRACE
     notifications = Notification.objects.bulk_create(
         Notification(
-            channel=Notification.Channel.EMAIL,
+            channel=channel,
             recipient=address,
             user=user,
             template=template,
@@ -44,6 +49,10 @@ def notification_email(*, to: Iterable[str], template: str, context: dict, user=
     for notification in notifications:
         _enqueue(notification.pk)
     return notifications
+
+
+def notification_email(*, to: Iterable[str], template: str, context: dict, user=None) -> list[Notification]:
+    return notify(channel=Notification.Channel.EMAIL, to=to, template=template, context=context, user=user)
 
 
 def notification_deliver(*, notification_id: int) -> Notification | None:
@@ -102,7 +111,11 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def _send(notification: Notification) -> None:
-    send_mail(notification.subject, notification.body, None, [notification.recipient], fail_silently=False)
+    if notification.channel == Notification.Channel.EMAIL:
+        send_mail(notification.subject, notification.body, None, [notification.recipient], fail_silently=False)
+    elif notification.channel == Notification.Channel.SMS:
+        sms_backend().send(to=notification.recipient, body=notification.body)
+    # In-app messages are delivered by being there: the driver's pages and API read them.
 
 
 def _enqueue(notification_id: int) -> None:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from common.models import TimeStampedModel
 
@@ -63,6 +63,12 @@ class Order(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     ready_at = models.DateTimeField(null=True, blank=True)
+    pickup_window = models.ForeignKey(
+        "pickups.PickupWindow", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    not_scheduled_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why a ready order has no pickup window yet."
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=300, blank=True)
 
@@ -91,6 +97,65 @@ class Order(TimeStampedModel):
     def address(self) -> str:
         street = ", ".join(part for part in (self.address_line1, self.address_line2) if part)
         return f"{street}, {self.city}, {self.state} {self.postal_code}"
+
+
+class PickupWindowStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    OFFERED = "offered", "Offered to drivers"
+    ACCEPTED = "accepted", "Driver assigned"
+    IN_PROGRESS = "in_progress", "Driver on site"
+    COMPLETED = "completed", "Completed"
+    MISSED = "missed", "Missed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PickupWindow(models.Model):
+    """A time at a site when one driver collects the ready parcels of all its stores.
+
+    Start and end are aware UTC instants computed in the site's local time; `booked_packages`
+    never exceeds `capacity_packages` (the database refuses it).
+    """
+
+    Status = PickupWindowStatus
+
+    site = models.ForeignKey("merchants.Site", on_delete=models.PROTECT, related_name="pickup_windows")
+    local_date = models.DateField(help_text="The site's local day.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    capacity_packages = models.PositiveSmallIntegerField()
+    booked_packages = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=PickupWindowStatus.choices, default=PickupWindowStatus.OPEN)
+    driver = models.ForeignKey(
+        "deliveries.Driver", null=True, blank=True, on_delete=models.PROTECT, related_name="windows"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    at_risk = models.BooleanField(default=False, help_text="Nobody accepted shortly before the start.")
+    offer_wave = models.PositiveSmallIntegerField(default=0)
+    next_wave_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "site"]
+        indexes = [models.Index(fields=["status", "starts_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "starts_at"], name="pickup_window_unique_start_per_site"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="pickup_window_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(booked_packages__lte=F("capacity_packages")), name="pickup_window_within_capacity"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PickupWindowStatus.values), name="pickup_window_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.site} {self.local_date} {self.starts_at:%H:%M}Z"
+
+    @property
+    def free_packages(self) -> int:
+        return self.capacity_packages - self.booked_packages
 
 
 class Package(models.Model):
@@ -149,6 +214,8 @@ EVENT_TITLES = {
     "order.ready": "Ready for pickup",
     "order.scheduled": "Pickup scheduled",
     "order.pickup_missed": "Pickup missed, to be rescheduled",
+    "order.driver_assigned": "Driver assigned",
+    "order.driver_arrived": "Driver arrived at the store",
     "order.picked_up": "Picked up by the driver",
     "order.delivered": "Delivered",
     "order.delivery_failed": "Delivery attempt failed",

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from common.actors import Actor
@@ -16,7 +17,7 @@ from merchants.services import merchant_block_reason
 
 from .csv_orders import check_rows, decode_upload
 from .intake import OrderDraft, check_drafts
-from .models import Order, OrderEvent, OrderImport, Package
+from .models import Order, OrderEvent, OrderImport, Package, PickupWindow
 
 Status = Order.Status
 
@@ -146,33 +147,86 @@ def orders_transition(
 ) -> tuple[list[Order], list[tuple[Order, str]]]:
     """Move many orders at once; returns (moved, [(refused order, why)]).
 
-    The rows are locked in id order (so two bulk moves cannot deadlock), the status re-read under
-    the lock, and each move checked against ORDER_TRANSITIONS; every move appends a ledger event.
+    The rows are locked in id order (so two bulk moves cannot deadlock) and the status re-read
+    under the lock before each move is checked; every move appends a ledger event.
     """
     ids = sorted({order.pk for order in orders})
     locked = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     now = timezone.now()
     moved, refused, events = [], [], []
     for order in locked:
-        if to not in ORDER_TRANSITIONS[order.status]:
-            refused.append(
-                (
-                    order,
-                    f"Order {order.external_id} is {order.get_status_display().lower()}, "
-                    f"so it cannot become {Status(to).label.lower()}.",
-                )
+        try:
+            events.append(
+                order_move(order, to=to, actor=actor, at=now, event_type=event_type, details=details, location=location)
             )
-            continue
-        events.append(_event(order, event_type or f"order.{to}", actor, now, order.status, to, details or {}, location))
-        order.status, order.updated_at = to, now
-        if to == Status.READY:
-            order.ready_at = now
-        elif to == Status.CANCELLED:
-            order.cancelled_at, order.cancel_reason = now, (details or {}).get("reason", "")
-        moved.append(order)
-    Order.objects.bulk_update(moved, ["status", "updated_at", "ready_at", "cancelled_at", "cancel_reason"])
-    OrderEvent.objects.bulk_create(events)
+        except TransitionError as error:
+            refused.append((order, str(error)))
+        else:
+            moved.append(order)
+    _release_windows([order for order in moved if order.status == Status.CANCELLED])
+    orders_save(moved, events)
+    if to == Status.READY and moved:
+        from .tasks import assign_orders  # tasks import this module
+
+        enqueue_on_commit(assign_orders, order_ids=[order.pk for order in moved])
     return moved, refused
+
+
+def order_move(
+    order: Order, *, to: str, actor: Actor, at, event_type: str = "", details: dict | None = None, location=None
+) -> OrderEvent:
+    """Check one move against ORDER_TRANSITIONS and apply it to the (locked) order in memory.
+
+    Returns the ledger event to append; the caller saves both with `orders_save`.
+    """
+    if to not in ORDER_TRANSITIONS[order.status]:
+        raise TransitionError(
+            f"Order {order.external_id} is {order.get_status_display().lower()}, "
+            f"so it cannot become {Status(to).label.lower()}."
+        )
+    event = _event(order, event_type or f"order.{to}", actor, at, order.status, to, details or {}, location)
+    order.status, order.updated_at = to, at
+    if to == Status.READY:
+        order.ready_at, order.pickup_window = at, None
+    elif to == Status.CANCELLED:
+        order.cancelled_at, order.cancel_reason = at, (details or {}).get("reason", "")
+    return event
+
+
+def orders_save(orders: list[Order], events: list[OrderEvent]) -> None:
+    """Write moved orders and their ledger events in bulk: two queries whatever the count."""
+    Order.objects.bulk_update(orders, ORDER_MOVE_FIELDS)
+    OrderEvent.objects.bulk_create(events)
+
+
+ORDER_MOVE_FIELDS = [
+    "status",
+    "updated_at",
+    "ready_at",
+    "pickup_window",
+    "not_scheduled_reason",
+    "cancelled_at",
+    "cancel_reason",
+]
+
+
+def orders_note(*, window: PickupWindow, type: str, actor: Actor, at, details: dict, location=None) -> int:
+    """Append a ledger event, without a status change, to every order scheduled in the window."""
+    orders = list(Order.objects.filter(pickup_window=window, status=Status.SCHEDULED).only("pk", "status"))
+    OrderEvent.objects.bulk_create(
+        _event(order, type, actor, at, order.status, order.status, details, location) for order in orders
+    )
+    return len(orders)
+
+
+def _release_windows(orders: list[Order]) -> None:
+    """Give back the window capacity that cancelled orders had booked."""
+    for order in orders:
+        if order.pickup_window_id is not None:
+            PickupWindow.objects.filter(pk=order.pickup_window_id).update(
+                booked_packages=F("booked_packages") - order.packages.count()
+            )
+            order.pickup_window = None
 
 
 def _event(order, type_, actor: Actor, at, from_status, to_status, details, location=None) -> OrderEvent:

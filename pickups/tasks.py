@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .services import order_import_run, order_imports_stuck
+from .windows import orders_assign, windows_missed, windows_plan
 
 
 @shared_task
@@ -15,3 +16,25 @@ def resume_stuck_imports() -> int:
     for import_id in stuck:
         order_import_run(import_id=import_id)
     return len(stuck)
+
+
+@shared_task
+def plan_windows() -> int:
+    return windows_plan()
+
+
+@shared_task
+def assign_orders(*, order_ids: list[int]) -> int:
+    """Schedule orders just made ready; those already scheduled or locked elsewhere are skipped."""
+    return len(orders_assign(order_ids=order_ids).scheduled)
+
+
+@shared_task
+def assign_ready_orders() -> int:
+    """The sweep: every ready order without a window, whatever happened to its first task."""
+    return len(orders_assign().scheduled)
+
+
+@shared_task
+def sweep_missed_windows() -> int:
+    return len(windows_missed())

@@ -1,5 +1,5 @@
 import itertools
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 
 import factory
@@ -112,3 +112,36 @@ def make_orders(store, count=1, **overrides):
 
 
 _order_numbers = itertools.count(1000)
+
+
+class DriverFactory(factory.django.DjangoModelFactory):
+    """An active driver living a mile from Chandler Fashion Center."""
+
+    class Meta:
+        model = "deliveries.Driver"
+
+    user = factory.SubFactory(UserFactory, first_name="Dee")
+    phone = factory.Sequence(lambda n: f"+1480555{n:04d}")
+    vehicle_type = "car"
+    vehicle_description = "Silver sedan"
+    capacity_packages = 40
+    home_latitude = Decimal("33.316000")
+    home_longitude = Decimal("-111.897000")
+    status = "active"
+
+
+class WindowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pickups.PickupWindow"
+
+    site = factory.SubFactory(SiteFactory)
+    local_date = factory.LazyAttribute(lambda w: w.starts_at.date())
+    starts_at = factory.LazyFunction(lambda: _now() + timedelta(hours=3))
+    ends_at = factory.LazyAttribute(lambda w: w.starts_at + timedelta(hours=2))
+    capacity_packages = 60
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()

@@ -115,6 +115,13 @@ SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Extra addresses told about program events (new signups, alerts) besides staff users.
 PROGRAM_ADMIN_EMAILS = env.list("PROGRAM_ADMIN_EMAILS", default=[])
 
+# Text messages: notifications.sms.ConsoleSmsBackend logs them; HttpSmsBackend posts to a provider.
+SMS_BACKEND = env("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
+SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="")
+SMS_HTTP_TIMEOUT = env.int("SMS_HTTP_TIMEOUT", default=10)
+SMS_FROM = env("SMS_FROM", default="MallPickup")
+
 # Where street addresses get coordinates and a time zone; any callable(postal_code) -> GeoPoint.
 GEOCODER = env("GEOCODER", default="common.geocoding.zipcode_geocoder")
 
@@ -160,6 +167,15 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
+
+# Pickup planning and driver offers (minutes unless named otherwise).
+PICKUP_LEAD_MINUTES = env.int("PICKUP_LEAD_MINUTES", default=60)  # a window must start at least this far ahead
+OFFER_LEAD_MINUTES = env.int("OFFER_LEAD_MINUTES", default=120)  # offers go out this long before a window
+OFFER_EXPIRY_MINUTES = env.int("OFFER_EXPIRY_MINUTES", default=10)
+OFFER_WAVE_MINUTES = env.int("OFFER_WAVE_MINUTES", default=5)  # the next, wider wave after this long
+OFFER_WAVE_SIZE = env.int("OFFER_WAVE_SIZE", default=5)  # drivers offered per wave, nearest first
+OFFER_WAVE_RADII_MILES = env.list("OFFER_WAVE_RADII_MILES", cast=float, default=[5.0, 10.0, 20.0])
+AT_RISK_MINUTES = env.int("AT_RISK_MINUTES", default=30)  # no driver this close to the start: alert admins
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,14 @@
+from celery import shared_task
+from django.utils import timezone
+
+from .services import offers_expire, window_offer_wave, windows_at_risk, windows_to_offer
+
+
+@shared_task
+def offer_windows() -> int:
+    """Every minute: expire old offers, send the next wave where one is due, flag windows at risk."""
+    now = timezone.now()
+    offers_expire(now=now)
+    sent = sum(len(window_offer_wave(window_id=window_id, now=now)) for window_id in windows_to_offer(now=now))
+    windows_at_risk(now=now)
+    return sent

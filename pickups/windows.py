@@ -1,0 +1,256 @@
+"""Pickup windows: planning them per site, putting ready orders into them, and missed pickups.
+
+The rules of time live in `scheduling` (pure functions); this module reads and writes rows in
+bulk, a few queries per site whatever the number of orders, and settles races with row locks.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from common.actors import SYSTEM
+from common.tasks import enqueue_on_commit
+from merchants.models import Membership, Site, Store
+from merchants.services import program_admin_emails
+from notifications.services import notification_email
+
+from . import scheduling
+from .models import Order, PickupWindow
+from .services import order_move, orders_save
+
+PLAN_DAYS = 7
+OPEN_FOR_ORDERS = [PickupWindow.Status.OPEN, PickupWindow.Status.OFFERED]
+
+
+def calendar_of(store: Store) -> scheduling.StoreCalendar:
+    """The store's hours and closures, read from prefetched rows."""
+    return scheduling.StoreCalendar(
+        hours={hours.weekday: (hours.opens, hours.closes) for hours in store.opening_hours.all()},
+        closures=frozenset(closure.date for closure in store.closures.all()),
+    )
+
+
+def _active_stores():
+    return Prefetch(
+        "stores", Store.objects.filter(is_active=True).prefetch_related("opening_hours", "closures"), to_attr="active"
+    )
+
+
+def windows_plan(*, now: datetime | None = None) -> int:
+    """Keep the next PLAN_DAYS days of windows planned at every site with an active store.
+
+    Missing windows are added; empty open windows that no longer fit the hours are cancelled and
+    cancelled empty ones that fit again are reopened. Returns how many windows were added.
+    """
+    now = now or timezone.now()
+    added = 0
+    for site in Site.objects.filter(stores__is_active=True).distinct().prefetch_related(_active_stores()):
+        calendars = [calendar_of(store) for store in site.active]
+        today = scheduling.local_date(now, site.timezone)
+        slots = [
+            slot
+            for offset in range(PLAN_DAYS)
+            for slot in scheduling.site_windows(
+                day=today + timedelta(days=offset),
+                tz_name=site.timezone,
+                stores=calendars,
+                length=timedelta(minutes=site.window_minutes),
+                spacing=timedelta(minutes=site.window_spacing_minutes),
+            )
+        ]
+        added += _sync_site_windows(site, slots, today, now)
+    return added
+
+
+@transaction.atomic
+def _sync_site_windows(site: Site, slots: list[scheduling.Slot], today, now) -> int:
+    planned = {slot.starts_at for slot in slots}
+    horizon = site.pickup_windows.filter(local_date__gte=today, local_date__lt=today + timedelta(days=PLAN_DAYS))
+    existing = set(horizon.values_list("starts_at", flat=True))
+    PickupWindow.objects.bulk_create(
+        PickupWindow(
+            site=site,
+            local_date=slot.local_date,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            capacity_packages=site.window_capacity_packages,
+        )
+        for slot in slots
+        if slot.starts_at not in existing
+    )
+    empty = horizon.filter(booked_packages=0, starts_at__gt=now)
+    empty.filter(status=PickupWindow.Status.OPEN).exclude(starts_at__in=planned).update(
+        status=PickupWindow.Status.CANCELLED
+    )
+    empty.filter(status=PickupWindow.Status.CANCELLED, starts_at__in=planned).update(status=PickupWindow.Status.OPEN)
+    return len(planned - existing)
+
+
+@dataclass
+class Assignment:
+    scheduled: list[Order] = field(default_factory=list)
+    unscheduled: list[Order] = field(default_factory=list)
+
+
+def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = None) -> Assignment:
+    """Put ready orders into the earliest window at their site that keeps their promise.
+
+    A window qualifies if it starts after now + PICKUP_LEAD_MINUTES, the order's store is open
+    throughout it, it has room for all the order's packages, and it falls on or before the last
+    day the service level allows. Orders and windows are locked, so concurrent workers never
+    book a window over capacity or an order twice; the queries grow with sites, not orders.
+    """
+    now = now or timezone.now()
+    result = Assignment()
+    with transaction.atomic():
+        orders = Order.objects.filter(status=Order.Status.READY)
+        if order_ids is not None:
+            orders = orders.filter(pk__in=order_ids)
+        locked = list(
+            orders.select_for_update(skip_locked=True, of=("self",))
+            .select_related("store__site")
+            .prefetch_related("packages", "store__opening_hours", "store__closures")
+            .order_by("ready_at", "pk")
+        )
+        by_site: dict[int, list[Order]] = {}
+        for order in locked:
+            by_site.setdefault(order.store.site_id, []).append(order)
+        events, changed_windows = [], {}
+        for orders_at_site in by_site.values():
+            _assign_site(orders_at_site, now, result, events, changed_windows)
+        PickupWindow.objects.bulk_update(changed_windows.values(), ["booked_packages"])
+        orders_save(result.scheduled + result.unscheduled, events)
+    return result
+
+
+def _assign_site(orders, now, result, events, changed_windows):
+    site = orders[0].store.site
+    calendars = {order.store_id: calendar_of(order.store) for order in orders}
+    promises = {
+        order.pk: scheduling.pickup_deadline(
+            service_level=order.service_level,
+            ready_at=order.ready_at,
+            tz_name=site.timezone,
+            calendar=calendars[order.store_id],
+            cutoff=order.store.same_day_cutoff,
+        )
+        for order in orders
+    }
+    last_day = max((p.last_day for p in promises.values() if p.last_day), default=None)
+    windows = []
+    if last_day is not None:
+        windows = list(
+            PickupWindow.objects.select_for_update()
+            .filter(
+                site=site,
+                status__in=OPEN_FOR_ORDERS,
+                starts_at__gt=now + timedelta(minutes=settings.PICKUP_LEAD_MINUTES),
+                local_date__lte=last_day,
+            )
+            .order_by("starts_at", "pk")
+        )
+    for order in orders:
+        promise, size = promises[order.pk], len(order.packages.all())
+        slot_fits = [
+            window
+            for window in windows
+            if promise.allows(window.local_date)
+            and scheduling.store_open_during(calendars[order.store_id], _slot(window), site.timezone)
+        ]
+        window = next((w for w in slot_fits if w.free_packages >= size), None)
+        if window is None:
+            _leave_ready(order, _why_not(order, promise, slot_fits), result)
+            continue
+        window.booked_packages += size
+        changed_windows[window.pk] = window
+        order.pickup_window, order.not_scheduled_reason = window, ""
+        details = {"window": window.pk, "starts_at": window.starts_at.isoformat(), "site": site.name}
+        events.append(order_move(order, to=Order.Status.SCHEDULED, actor=SYSTEM, at=now, details=details))
+        result.scheduled.append(order)
+
+
+def _slot(window: PickupWindow) -> scheduling.Slot:
+    return scheduling.Slot(window.starts_at, window.ends_at, window.local_date)
+
+
+def _why_not(order, promise, slot_fits) -> str:
+    if promise.last_day is None:
+        return promise.reason
+    day = f"{promise.last_day:%A, %B} {promise.last_day.day}"
+    if slot_fits:
+        return f"Every pickup window at {order.store.site.name} until {day} is full."
+    return f"No pickup window at {order.store.site.name} while {order.store.name} is open, until {day}."
+
+
+def _leave_ready(order: Order, reason: str, result: Assignment) -> None:
+    """Keep the order ready, say why, and alert the program admins the first time this reason appears."""
+    if order.not_scheduled_reason != reason:
+        notification_email(
+            to=program_admin_emails(), template="order_not_scheduled", context={"order": order, "reason": reason}
+        )
+    order.not_scheduled_reason = reason
+    result.unscheduled.append(order)
+
+
+def windows_missed(*, now: datetime | None = None) -> list[PickupWindow]:
+    """Windows whose pickup did not happen: nobody accepted by the start, or the driver who
+    accepted did not arrive by the end. Their orders go back to ready and are scheduled again."""
+    now = now or timezone.now()
+    missed = []
+    due = PickupWindow.objects.filter(booked_packages__gt=0).filter(
+        status__in=OPEN_FOR_ORDERS, starts_at__lte=now
+    ) | PickupWindow.objects.filter(status=PickupWindow.Status.ACCEPTED, ends_at__lte=now)
+    for window_id in due.values_list("pk", flat=True):
+        window = window_mark_missed(window_id=window_id, now=now)
+        if window is not None:
+            missed.append(window)
+    return missed
+
+
+@transaction.atomic
+def window_mark_missed(*, window_id: int, now: datetime) -> PickupWindow | None:
+    window = PickupWindow.objects.select_for_update().select_related("site").get(pk=window_id)
+    no_show = window.status == PickupWindow.Status.ACCEPTED and window.ends_at <= now
+    nobody = window.status in OPEN_FOR_ORDERS and window.starts_at <= now and window.booked_packages
+    if not (no_show or nobody):
+        return None
+    window.status, window.booked_packages = PickupWindow.Status.MISSED, 0
+    window.save(update_fields=["status", "booked_packages"])
+    orders = list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(pickup_window=window, status=Order.Status.SCHEDULED)
+        .select_related("store", "merchant")
+        .order_by("pk")
+    )
+    why = "The driver did not arrive." if no_show else "No driver accepted the pickup."
+    details = {"window": window.pk, "reason": why}
+    events = [
+        order_move(
+            order, to=Order.Status.READY, actor=SYSTEM, at=now, event_type="order.pickup_missed", details=details
+        )
+        for order in orders
+    ]
+    orders_save(orders, events)
+    _tell_merchants(orders, window, why)
+    if orders:
+        from .tasks import assign_orders  # tasks import this module
+
+        enqueue_on_commit(assign_orders, order_ids=[order.pk for order in orders])
+    return window
+
+
+def _tell_merchants(orders: list[Order], window: PickupWindow, why: str) -> None:
+    by_merchant: dict[int, list[Order]] = {}
+    for order in orders:
+        by_merchant.setdefault(order.merchant_id, []).append(order)
+    owners = Membership.objects.filter(merchant_id__in=by_merchant, role=Membership.Role.OWNER).select_related("user")
+    for owner in owners:
+        notification_email(
+            to=[owner.user.email],
+            template="pickup_missed",
+            context={"orders": by_merchant[owner.merchant_id], "window": window, "why": why},
+        )
