@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("merchants.api.urls")),
     path("", include("pickups.api.urls")),
+    path("", include("deliveries.api.urls")),
 ]

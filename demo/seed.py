@@ -11,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from deliveries.models import Driver
 from merchants.models import Closure, Membership, Merchant, OpeningHours, Site, Store
 from merchants.services import api_key_create, api_key_exists
+from pickups.windows import windows_plan
 
 User = get_user_model()
 
@@ -93,6 +95,15 @@ STANDALONE = {
 }
 
 DEMO_PASSWORD = "shop-demo-2026"
+DRIVER_PASSWORD = "drive-demo-2026"
+
+# Three drivers around each mall: (first and last name, miles north of the mall, vehicle).
+DRIVERS = {
+    "Chandler Fashion Center": [("Luis Ortega", 1.5, "car"), ("Kim Tran", 4, "suv"), ("Sam Becker", 8, "minivan")],
+    "Fashion Show Las Vegas": [("Ava Brooks", 2, "car"), ("Omar Haddad", 5, "pickup"), ("Rita Moreno", 9, "suv")],
+    "Tysons Corner Center": [("Grace Kim", 1, "car"), ("Ben Carter", 6, "van"), ("Nia Johnson", 7, "car")],
+}
+MILE_OF_LATITUDE = Decimal("0.014493")
 
 
 @transaction.atomic
@@ -109,7 +120,30 @@ def seed_demo() -> dict:
     merchant = _merchant(STANDALONE["merchant"], STANDALONE["owner"])
     _store(merchant, _site(STANDALONE["site"]), STANDALONE["merchant"], "", STANDALONE["hours"], [])
     credentials.append(_login(merchant, STANDALONE["owner"][1]))
-    return {"admin": {"username": ADMIN["username"], "password": ADMIN["password"]}, "merchants": credentials}
+    specs = [(sites[mall], *spec) for mall, mall_specs in DRIVERS.items() for spec in mall_specs]
+    drivers = [_driver(number, *spec) for number, spec in enumerate(specs, start=1)]
+    windows_plan()
+    return {
+        "admin": {"username": ADMIN["username"], "password": ADMIN["password"]},
+        "merchants": credentials,
+        "drivers": drivers,
+    }
+
+
+def _driver(number, site, full_name, miles_north, vehicle):
+    username = slugify(full_name).replace("-", ".")
+    user = _user(username, f"{username}@drivers.example", full_name, DRIVER_PASSWORD)
+    Driver.objects.get_or_create(
+        user=user,
+        defaults={
+            "phone": f"+1555010{number:04d}",
+            "vehicle_type": vehicle,
+            "home_latitude": site.latitude + MILE_OF_LATITUDE * Decimal(miles_north),
+            "home_longitude": site.longitude,
+            "status": Driver.Status.ACTIVE,
+        },
+    )
+    return {"driver": full_name, "site": site.name, "username": username, "password": DRIVER_PASSWORD}
 
 
 def _login(merchant, username):

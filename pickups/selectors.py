@@ -7,15 +7,20 @@ from operator import or_
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from common.timezones import local_today
 from merchants.models import Merchant, Store
 
-from .models import Order, OrderEvent, OrderImport
+from .models import Order, OrderEvent, OrderImport, PickupWindow
 
 
 def orders_for_merchant(merchant: Merchant) -> QuerySet[Order]:
-    return Order.objects.filter(merchant=merchant).select_related("store__site").prefetch_related("packages")
+    return (
+        Order.objects.filter(merchant=merchant)
+        .select_related("store__site", "pickup_window__driver__user")
+        .prefetch_related("packages")
+    )
 
 
 def order_for_merchant(*, merchant: Merchant, pk: int) -> Order:
@@ -65,3 +70,16 @@ def _local_day_range(zone_name: str) -> tuple[datetime, datetime]:
 
 def order_import_for_merchant(*, merchant: Merchant, pk: int) -> OrderImport:
     return get_object_or_404(OrderImport.objects.filter(merchant=merchant).defer("content"), pk=pk)
+
+
+def windows_for_merchant(merchant: Merchant) -> QuerySet[PickupWindow]:
+    """Today's and upcoming windows holding the merchant's orders, with only those orders."""
+    since = timezone.now() - timedelta(hours=12)
+    mine = Order.objects.filter(merchant=merchant).select_related("store").prefetch_related("packages")
+    return (
+        PickupWindow.objects.filter(orders__merchant=merchant, ends_at__gte=since)
+        .distinct()
+        .select_related("site", "driver__user")
+        .prefetch_related(Prefetch("orders", mine))
+        .order_by("starts_at", "pk")
+    )

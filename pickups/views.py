@@ -53,6 +53,13 @@ def _store_choices(merchant):
 
 
 @merchant_required
+def pickup_schedule(request):
+    """Upcoming pickups of the merchant's orders, in each site's local time."""
+    windows = selectors.windows_for_merchant(request.merchant)
+    return render(request, "pickups/pickup_schedule.html", {"windows": windows})
+
+
+@merchant_required
 def order_create(request):
     if not request.merchant.is_approved:
         messages.error(request, merchant_block_reason(request.merchant))

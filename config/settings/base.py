@@ -5,6 +5,7 @@ django-environ; README lists every variable. `production.py` tightens these defa
 makes the suite fast and self-contained.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -86,7 +88,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -128,14 +130,25 @@ GEOCODER = env("GEOCODER", default="common.geocoding.zipcode_geocoder")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "merchants.api.authentication.ApiKeyAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: an endpoint open to drivers or the public says so itself.
     "DEFAULT_PERMISSION_CLASSES": ["merchants.api.permissions.IsMerchant"],
     "EXCEPTION_HANDLER": "common.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"tracking": env("TRACKING_RATE_LIMIT", default="60/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "tracking": env("TRACKING_RATE_LIMIT", default="60/minute"),
+        "login": env("LOGIN_RATE_LIMIT", default="10/minute"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberWithSize",
+}
+# Drivers' API tokens (django-rest-knox): only a hash is stored, and they expire.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_PREFIX": "mpd_",
+    "TOKEN_TTL": timedelta(hours=env.int("DRIVER_TOKEN_HOURS", default=12)),
+    "AUTO_REFRESH": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mall Pickup merchant API",
@@ -146,6 +159,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "pickups.models.OrderStatus",
+        "PickupWindowStatusEnum": "pickups.models.PickupWindowStatus",
+        "OfferStatusEnum": "deliveries.models.OfferStatus",
+    },
 }
 
 # Celery: an embedded filesystem broker by default, so a real worker and beat run on a bare

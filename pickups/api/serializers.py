@@ -3,7 +3,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from pickups.intake import OrderDraft, PackageDraft
-from pickups.models import Order, OrderEvent, Package
+from pickups.models import Order, OrderEvent, Package, PickupWindow
 
 
 class PackageInputSerializer(serializers.Serializer):
@@ -62,9 +62,26 @@ class PackageSerializer(serializers.ModelSerializer):
         fields = ["sequence", "label_code", "weight_lb", "length_in", "width_in", "height_in"]
 
 
+class DriverBriefSerializer(serializers.Serializer):
+    """What a merchant learns of the driver: first name and vehicle."""
+
+    first_name = serializers.CharField()
+    vehicle = serializers.CharField(source="get_vehicle_type_display")
+    vehicle_description = serializers.CharField()
+
+
+class WindowBriefSerializer(serializers.ModelSerializer):
+    driver = DriverBriefSerializer(allow_null=True)
+
+    class Meta:
+        model = PickupWindow
+        fields = ["id", "status", "starts_at", "ends_at", "driver"]
+
+
 class OrderSerializer(serializers.ModelSerializer):
     store = serializers.SerializerMethodField()
     packages = PackageSerializer(many=True, read_only=True)
+    pickup_window = WindowBriefSerializer(allow_null=True, read_only=True)
 
     class Meta:
         model = Order
@@ -90,6 +107,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "packages",
             "created_at",
             "ready_at",
+            "pickup_window",
+            "not_scheduled_reason",
             "cancelled_at",
             "cancel_reason",
         ]
@@ -135,4 +154,29 @@ class TrackingSerializer(serializers.ModelSerializer):
             "city",
             "store",
             "events",
+        ]
+
+
+class MerchantWindowSerializer(serializers.ModelSerializer):
+    """A pickup window as a merchant sees it: their own orders in it, and who is coming."""
+
+    site = serializers.CharField(source="site.name")
+    timezone = serializers.CharField(source="site.timezone")
+    driver = DriverBriefSerializer(allow_null=True)
+    orders = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PickupWindow
+        fields = ["id", "status", "site", "timezone", "starts_at", "ends_at", "driver", "orders"]
+
+    def get_orders(self, window) -> list[dict]:
+        return [
+            {
+                "id": order.pk,
+                "external_id": order.external_id,
+                "status": order.status,
+                "store": order.store.name,
+                "packages": [package.label_code for package in order.packages.all()],
+            }
+            for order in window.orders.all()
         ]

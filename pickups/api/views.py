@@ -13,10 +13,11 @@ from merchants.idempotency import idempotent
 from pickups import selectors, services
 from pickups.filters import OrderFilter
 from pickups.labels import labels_pdf
-from pickups.models import Order
+from pickups.models import Order, PickupWindow
 
 from .serializers import (
     CancelSerializer,
+    MerchantWindowSerializer,
     OrderEventSerializer,
     OrderInputSerializer,
     OrderSerializer,
@@ -82,6 +83,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         response = HttpResponse(labels_pdf([order]), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="labels-{order.tracking_code}.pdf"'
         return response
+
+
+class WindowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Upcoming pickup windows holding your orders, with the driver's first name and vehicle."""
+
+    serializer_class = MerchantWindowSerializer
+    queryset = PickupWindow.objects.none()  # for the schema; get_queryset scopes to the caller
+
+    def get_queryset(self):
+        return selectors.windows_for_merchant(self.request.merchant)
 
 
 class TrackingView(RetrieveAPIView):

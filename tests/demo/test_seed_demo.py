@@ -50,4 +50,4 @@ def test_json_output_has_working_logins(capsys, client):
     for login in credentials["merchants"]:
         client.logout()
         assert client.login(username=login["username"], password=login["password"]), login
-        assert login["merchant"] in client.get("/").content.decode()
+        assert login["merchant"] in client.get("/", follow=True).content.decode()

@@ -39,5 +39,5 @@ def logged_in(page, live_server, owner, password):
     page.get_by_label("Username").fill(owner.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/dashboard/")
     return page

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 def test_login_with_email_and_logout(client, owner, password):
     response = client.post(reverse("login"), {"username": owner.email, "password": password})
 
-    assert response.status_code == 302 and response.url == reverse("dashboard")
+    assert response.status_code == 302 and response.url == reverse("home")
+    assert client.get(reverse("home")).url == reverse("dashboard")
     assert client.post(reverse("logout")).status_code == 302
     assert client.get(reverse("dashboard")).status_code == 302
 

@@ -24,3 +24,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {login['merchant']}: {login['username']} / {login['password']}  (API key {login['api_key']})"
             )
+        for login in credentials["drivers"]:
+            self.stdout.write(f"  Driver near {login['site']}: {login['username']} / {login['password']}")

@@ -1,0 +1,122 @@
+from zoneinfo import ZoneInfo
+
+from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+
+from deliveries.models import Offer
+from deliveries.selectors import manifest
+from pickups.models import Order, PickupWindow
+
+
+class DriverLoginSerializer(AuthTokenSerializer):
+    """Username and password; the answer is a token for `Authorization: Bearer <token>`."""
+
+
+class DriverTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`; only its hash is stored.")
+    expiry = serializers.DateTimeField(help_text="When the token stops working (renewed while in use).")
+
+
+class LocalTimesMixin:
+    """Start and end in the site's own time zone, as drivers read a clock."""
+
+    def local(self, instant, window: PickupWindow) -> str:
+        return instant.astimezone(ZoneInfo(window.site.timezone)).isoformat()
+
+
+class SiteBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6)
+    timezone = serializers.CharField()
+
+
+class OfferSerializer(LocalTimesMixin, serializers.ModelSerializer):
+    site = SiteBriefSerializer(source="window.site")
+    window = serializers.IntegerField(source="window_id")
+    starts_at = serializers.SerializerMethodField()
+    ends_at = serializers.SerializerMethodField()
+    packages = serializers.IntegerField(source="window.booked_packages")
+    stops = serializers.IntegerField(default=None, help_text="Stores to visit at the site.")
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "status",
+            "window",
+            "site",
+            "starts_at",
+            "ends_at",
+            "packages",
+            "stops",
+            "distance_miles",
+            "expires_at",
+            "wave",
+        ]
+
+    def get_starts_at(self, offer) -> str:
+        return self.local(offer.window.starts_at, offer.window)
+
+    def get_ends_at(self, offer) -> str:
+        return self.local(offer.window.ends_at, offer.window)
+
+
+class ManifestOrderSerializer(serializers.ModelSerializer):
+    label_codes = serializers.SerializerMethodField()
+    delivery_address = serializers.CharField(source="address")
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "tracking_code",
+            "status",
+            "service_level",
+            "customer_name",
+            "customer_phone",
+            "delivery_address",
+            "latitude",
+            "longitude",
+            "notes",
+            "label_codes",
+        ]
+
+    def get_label_codes(self, order) -> list[str]:
+        return [package.label_code for package in order.packages.all()]
+
+
+class WindowSerializer(LocalTimesMixin, serializers.ModelSerializer):
+    site = SiteBriefSerializer()
+    starts_at = serializers.SerializerMethodField()
+    ends_at = serializers.SerializerMethodField()
+    stops = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PickupWindow
+        fields = ["id", "status", "site", "starts_at", "ends_at", "booked_packages", "arrived_at", "stops"]
+
+    def get_starts_at(self, window) -> str:
+        return self.local(window.starts_at, window)
+
+    def get_ends_at(self, window) -> str:
+        return self.local(window.ends_at, window)
+
+    def get_stops(self, window) -> list[dict]:
+        return [
+            {
+                "store": stop["store"].name,
+                "unit": stop["store"].unit,
+                "phone": stop["store"].phone,
+                "pickup_instructions": stop["store"].pickup_instructions,
+                "orders": ManifestOrderSerializer(stop["orders"], many=True).data,
+            }
+            for stop in manifest(window)
+        ]
+
+
+class ArriveSerializer(serializers.Serializer):
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)

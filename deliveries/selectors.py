@@ -1,0 +1,61 @@
+"""What a driver may see: only the offers made to them and the windows they accepted."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from pickups.models import Order, PickupWindow
+
+from .models import Driver, Offer
+
+ON_BOARD = [Order.Status.SCHEDULED, Order.Status.PICKED_UP]
+
+
+def driver_for_user(user) -> Driver | None:
+    if not user.is_authenticated:
+        return None
+    return Driver.objects.filter(user=user).select_related("user").first()
+
+
+def open_offers(driver: Driver) -> QuerySet[Offer]:
+    """Offers the driver can still answer, with the facts that decide whether it pays."""
+    return (
+        Offer.objects.filter(driver=driver, status=Offer.Status.OPEN, expires_at__gt=timezone.now())
+        .select_related("window__site")
+        .annotate(stops=Count("window__orders__store", distinct=True, filter=Q(window__orders__status__in=ON_BOARD)))
+        .order_by("window__starts_at")
+    )
+
+
+def offer_for_driver(*, driver: Driver, pk: int) -> Offer:
+    return get_object_or_404(Offer.objects.filter(driver=driver).select_related("window__site"), pk=pk)
+
+
+def windows_for_driver(driver: Driver) -> QuerySet[PickupWindow]:
+    """The driver's accepted and started windows, with each order, its store and its packages."""
+    return (
+        PickupWindow.objects.filter(
+            driver=driver, status__in=[PickupWindow.Status.ACCEPTED, PickupWindow.Status.IN_PROGRESS]
+        )
+        .select_related("site")
+        .prefetch_related(
+            Prefetch(
+                "orders",
+                Order.objects.filter(status__in=ON_BOARD).select_related("store").prefetch_related("packages"),
+            )
+        )
+        .order_by("starts_at")
+    )
+
+
+def window_for_driver(*, driver: Driver, pk: int) -> PickupWindow:
+    return get_object_or_404(windows_for_driver(driver), pk=pk)
+
+
+def manifest(window: PickupWindow) -> list[dict]:
+    """The stops of a window: each store with its orders, in unit order (from prefetched rows)."""
+    stops: dict[int, dict] = {}
+    for order in window.orders.all():
+        stop = stops.setdefault(order.store_id, {"store": order.store, "orders": []})
+        stop["orders"].append(order)
+    return sorted(stops.values(), key=lambda stop: (stop["store"].unit, stop["store"].name))

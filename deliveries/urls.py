@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.driver_home, name="driver_home"),
+    path("offers/<int:pk>/accept/", views.offer_accept, name="driver_offer_accept"),
+    path("offers/<int:pk>/decline/", views.offer_decline, name="driver_offer_decline"),
+    path("windows/<int:pk>/", views.driver_window, name="driver_window"),
+    path("windows/<int:pk>/arrive/", views.window_arrive, name="driver_window_arrive"),
+]

@@ -1,0 +1,97 @@
+from django.contrib import admin
+
+from .models import Order, OrderEvent, OrderImport, Package, PickupWindow
+
+
+class PackageInline(admin.TabularInline):
+    model = Package
+    extra = 0
+    readonly_fields = ["sequence", "label_code", "weight_lb", "length_in", "width_in", "height_in"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    """The ledger, read-only: events are never edited or deleted."""
+
+    model = OrderEvent
+    extra = 0
+    fields = ["occurred_at", "type", "actor_label", "from_status", "to_status", "details"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "tracking_code", "merchant", "store", "status", "service_level", "created_at"]
+    list_filter = ["status", "service_level", "store__site", "created_at"]
+    search_fields = ["external_id", "tracking_code", "customer_name", "merchant__display_name"]
+    list_select_related = ["merchant", "store"]
+    # Status moves only through the services (portal, API, workers), which write the ledger.
+    readonly_fields = [
+        "status",
+        "tracking_code",
+        "ready_at",
+        "pickup_window",
+        "not_scheduled_reason",
+        "cancelled_at",
+        "cancel_reason",
+        "distance_miles",
+        "created_by",
+    ]
+    raw_id_fields = ["merchant", "store"]
+    inlines = [PackageInline, OrderEventInline]
+
+
+@admin.register(PickupWindow)
+class PickupWindowAdmin(admin.ModelAdmin):
+    list_display = [
+        "site",
+        "local_date",
+        "starts_at",
+        "ends_at",
+        "status",
+        "booked_packages",
+        "capacity_packages",
+        "driver",
+        "at_risk",
+    ]
+    list_filter = ["status", "at_risk", "site", "local_date"]
+    search_fields = ["site__name", "driver__user__first_name", "driver__user__last_name"]
+    list_select_related = ["site", "driver__user"]
+    date_hierarchy = "local_date"
+    readonly_fields = [
+        "booked_packages",
+        "status",
+        "driver",
+        "accepted_at",
+        "arrived_at",
+        "completed_at",
+        "offer_wave",
+        "next_wave_at",
+    ]
+
+
+@admin.register(OrderImport)
+class OrderImportAdmin(admin.ModelAdmin):
+    list_display = ["filename", "merchant", "status", "total_rows", "created_count", "created_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["filename", "merchant__display_name"]
+    list_select_related = ["merchant"]
+    exclude = ["content"]
+    readonly_fields = [
+        "merchant",
+        "created_by",
+        "filename",
+        "status",
+        "total_rows",
+        "checked_rows",
+        "created_count",
+        "errors",
+        "finished_at",
+    ]
