@@ -194,20 +194,26 @@ def order_move(
 
 
 def orders_save(orders: list[Order], events: list[OrderEvent]) -> None:
-    """Write moved orders and their ledger events in bulk: two queries whatever the count."""
-    Order.objects.bulk_update(orders, ORDER_MOVE_FIELDS)
+    """Write moved orders and their ledger events in bulk.
+
+    Orders that moved alike (same new status, time, window...) share one UPDATE of just the
+    fields their move writes, so a bulk move or a window's worth of assignments is one statement.
+    """
+    alike: dict[tuple, list[int]] = {}
+    for order in orders:
+        names = ("status", "updated_at", *MOVE_WRITES.get(order.status, ()))
+        alike.setdefault(tuple((name, getattr(order, name)) for name in names), []).append(order.pk)
+    for values, ids in alike.items():
+        Order.objects.filter(pk__in=ids).update(**dict(values))
     OrderEvent.objects.bulk_create(events)
 
 
-ORDER_MOVE_FIELDS = [
-    "status",
-    "updated_at",
-    "ready_at",
-    "pickup_window",
-    "not_scheduled_reason",
-    "cancelled_at",
-    "cancel_reason",
-]
+# What a move to each status writes besides the status and its time.
+MOVE_WRITES = {
+    Status.READY: ("ready_at", "pickup_window_id"),
+    Status.SCHEDULED: ("pickup_window_id", "not_scheduled_reason"),
+    Status.CANCELLED: ("cancelled_at", "cancel_reason", "pickup_window_id"),
+}
 
 
 def orders_note(*, window: PickupWindow, type: str, actor: Actor, at, details: dict, location=None) -> int:

@@ -94,6 +94,7 @@ def _sync_site_windows(site: Site, slots: list[scheduling.Slot], today, now) -> 
 class Assignment:
     scheduled: list[Order] = field(default_factory=list)
     unscheduled: list[Order] = field(default_factory=list)
+    newly_unscheduled: list[Order] = field(default_factory=list)  # their reason is new: saved and alerted
 
 
 def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = None) -> Assignment:
@@ -123,7 +124,8 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
         for orders_at_site in by_site.values():
             _assign_site(orders_at_site, now, result, events, changed_windows)
         PickupWindow.objects.bulk_update(changed_windows.values(), ["booked_packages"])
-        orders_save(result.scheduled + result.unscheduled, events)
+        orders_save(result.scheduled, events)
+        _save_reasons(result.newly_unscheduled)
     return result
 
 
@@ -192,8 +194,18 @@ def _leave_ready(order: Order, reason: str, result: Assignment) -> None:
         notification_email(
             to=program_admin_emails(), template="order_not_scheduled", context={"order": order, "reason": reason}
         )
-    order.not_scheduled_reason = reason
+        order.not_scheduled_reason = reason
+        result.newly_unscheduled.append(order)
     result.unscheduled.append(order)
+
+
+def _save_reasons(orders: list[Order]) -> None:
+    """One UPDATE per distinct reason."""
+    by_reason: dict[str, list[int]] = {}
+    for order in orders:
+        by_reason.setdefault(order.not_scheduled_reason, []).append(order.pk)
+    for reason, ids in by_reason.items():
+        Order.objects.filter(pk__in=ids).update(not_scheduled_reason=reason)
 
 
 def windows_missed(*, now: datetime | None = None) -> list[PickupWindow]:

@@ -22,7 +22,7 @@ def at_once(call):
     barrier = threading.Barrier(THREADS)
 
     def run(_):
-        barrier.wait()
+        barrier.wait(timeout=30)
         try:
             return call()
         finally:

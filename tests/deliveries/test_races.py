@@ -1,0 +1,71 @@
+"""Twenty drivers accept the same pickup at the same moment: PostgreSQL picks exactly one."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from deliveries.models import Offer
+from deliveries.services import window_offer_wave
+from pickups.models import Order, PickupWindow
+from pickups.windows import orders_assign
+from tests.factories import DriverFactory, StoreFactory, WindowFactory, make_orders
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+DRIVERS = 20
+
+
+def test_twenty_simultaneous_accepts_have_one_winner_and_nineteen_409s(window, settings):
+    settings.OFFER_WAVE_SIZE = DRIVERS
+    drivers = [DriverFactory() for _ in range(DRIVERS)]
+    offers = {offer.driver_id: offer for offer in window_offer_wave(window_id=window.pk, now=timezone.now())}
+    assert len(offers) == DRIVERS
+    tokens = {driver.pk: AuthToken.objects.create(user=driver.user)[1] for driver in drivers}
+    barrier = threading.Barrier(DRIVERS)
+
+    def accept(driver):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens[driver.pk]}")
+        barrier.wait(timeout=30)
+        try:
+            return client.post(f"/api/v1/driver/offers/{offers[driver.pk].pk}/accept/").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(DRIVERS) as pool:
+        statuses = list(pool.map(accept, drivers))
+
+    assert sorted(statuses) == [200] + [409] * (DRIVERS - 1)
+    window.refresh_from_db()
+    assert window.status == "accepted"
+    assert Offer.objects.filter(window=window, status="accepted").get().driver == window.driver
+    assert Offer.objects.filter(window=window, status="open").count() == 0
+
+
+def test_two_workers_assigning_at_once_never_overbook_a_window():
+    store = StoreFactory()
+    window = WindowFactory(site=store.site, capacity_packages=10)
+    orders = make_orders(store, 12, packages=1)
+    Order.objects.update(status="ready", ready_at=timezone.now())
+    barrier = threading.Barrier(2)
+
+    def assign(ids):
+        barrier.wait(timeout=30)
+        try:
+            return len(orders_assign(order_ids=ids).scheduled)
+        finally:
+            connection.close()
+
+    halves = [[o.pk for o in orders[::2]], [o.pk for o in orders[1::2]]]
+    with ThreadPoolExecutor(2) as pool:
+        scheduled = sum(pool.map(assign, halves))
+
+    window.refresh_from_db()
+    assert window.booked_packages == scheduled == 10
+    assert Order.objects.filter(pickup_window=window).count() == 10
+    assert PickupWindow.objects.filter(booked_packages__gt=10).count() == 0
