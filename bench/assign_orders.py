@@ -268,10 +268,14 @@ def verify(result, order_ids: list[int], packages: int) -> list[str]:
 def report(numbers, windows, setup_seconds, instrumented_seconds, queries, problems) -> None:
     sql_seconds = sum(float(query["time"]) for query in queries)
     slowest = sorted(queries, key=lambda query: float(query["time"]), reverse=True)[:3]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version'), current_setting('jit')")
+        server, jit = cursor.fetchone()
     print(
         f"orders_assign: {numbers['sites']:,} sites x {numbers['orders'] // numbers['sites']:,} ready orders "
         f"= {numbers['orders']:,} orders of 1 package, {windows:,} windows planned (setup {setup_seconds:.1f} s)"
     )
+    print(f"  PostgreSQL {server} (jit {jit}), Python {sys.version.split()[0]}")
     print(f"  assignment         {numbers['seconds']:9.2f} s   {numbers['orders_per_second']:,.0f} orders/s")
     print(
         f"  bulk UPDATE        {numbers['bulk_update_seconds']:9.2f} s   assignment takes {numbers['ratio']}x as long"
