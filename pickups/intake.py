@@ -8,11 +8,13 @@ are within limits. Errors are keyed by the field names every intake channel shar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils import timezone
+
 from common.distance import miles_between
 from common.geocoding import GeocodingError, geocode
 from merchants.models import Merchant, Store
 
-from .models import MAX_PACKAGE_WEIGHT_LB, MAX_PACKAGES, Order
+from .models import MAX_PACKAGE_WEIGHT_LB, MAX_PACKAGES, Order, Quote
 
 # The fields of an order as every channel names them (form fields, CSV columns, API attributes).
 ORDER_FIELDS = [
@@ -61,9 +63,11 @@ class OrderDraft:
     latitude: Decimal | None = None
     longitude: Decimal | None = None
     notes: str = ""
-    # Filled in by the checks: the store, and where the customer is.
+    quote_id: int | None = None
+    # Filled in by the checks: the store, where the customer is, the quote if still valid.
     store: Store | None = field(default=None, repr=False)
     distance_miles: Decimal | None = None
+    quote: Quote | None = field(default=None, repr=False)
 
 
 def check_drafts(*, merchant: Merchant, drafts: list[OrderDraft]) -> dict[int, dict[str, list[str]]]:
@@ -77,6 +81,7 @@ def check_drafts(*, merchant: Merchant, drafts: list[OrderDraft]) -> dict[int, d
             merchant=merchant, is_active=True, pk__in={draft.store_id for draft in drafts}
         ).select_related("site")
     }
+    quotes = {quote.pk: quote for quote in Quote.objects.filter(merchant=merchant, pk__in={d.quote_id for d in drafts})}
     numbers = [draft.external_id for draft in drafts]
     taken = set(Order.objects.filter(merchant=merchant, external_id__in=numbers).values_list("external_id", flat=True))
     seen: set[str] = set()
@@ -92,11 +97,25 @@ def check_drafts(*, merchant: Merchant, drafts: list[OrderDraft]) -> dict[int, d
             problems["external_id"] = [f"The order number “{draft.external_id}” appears twice in this upload."]
         seen.add(draft.external_id)
         problems.update(_package_problems(draft.packages))
+        problems.update(_honour_quote(draft, quotes))
         if draft.store is not None:
             problems.update(_place(draft))
         if problems:
             errors[index] = problems
     return errors
+
+
+def _honour_quote(draft: OrderDraft, quotes: dict[int, Quote]) -> dict[str, list[str]]:
+    """A quote from this checkout, for the same store and service, is honoured until it expires."""
+    if draft.quote_id is None:
+        return {}
+    quote = quotes.get(draft.quote_id)
+    if quote is None:
+        return {"quote": ["There is no such quote in your account."]}
+    if quote.store_id != draft.store_id or quote.service_level != draft.service_level:
+        return {"quote": ["This quote was given for another store or service level."]}
+    draft.quote = quote if quote.expires_at > timezone.now() else None
+    return {}
 
 
 def _package_problems(packages: list[PackageDraft]) -> dict[str, list[str]]:
@@ -115,30 +134,52 @@ def _package_problems(packages: list[PackageDraft]) -> dict[str, list[str]]:
     return {"packages": heavy + light} if heavy or light else {}
 
 
-def _place(draft: OrderDraft) -> dict[str, list[str]]:
-    """Coordinates (given, or from the ZIP code) and the distance from the store's site."""
-    if (draft.latitude is None) != (draft.longitude is None):
-        missing = "longitude" if draft.longitude is None else "latitude"
-        return {missing: ["Give both coordinates, or neither."]}
-    if draft.latitude is None:
-        try:
-            point = geocode(draft.postal_code)
-        except GeocodingError as error:
-            return {"postal_code": [str(error)]}
-        draft.latitude, draft.longitude = point.latitude, point.longitude
-    site, radius = draft.store.site, draft.store.service_radius_miles
-    miles = Decimal(miles_between(site.latitude, site.longitude, draft.latitude, draft.longitude)).quantize(
-        Decimal("0.1")
-    )
-    draft.distance_miles = miles
+@dataclass
+class Destination:
+    """Where a customer is, seen from a store: coordinates, straight-line miles, and any problem."""
+
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    miles: Decimal | None = None
+    timezone: str = ""
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+
+def locate(*, store: Store, postal_code: str, latitude=None, longitude=None) -> Destination:
+    """Coordinates (given, or from the ZIP code) and the distance from the store's site; outside
+    the store's radius is a problem worded for the merchant, with both distances."""
+    if (latitude is None) != (longitude is None):
+        missing = "longitude" if longitude is None else "latitude"
+        return Destination(problems={missing: ["Give both coordinates, or neither."]})
+    try:
+        point = geocode(postal_code)
+    except GeocodingError as error:
+        if latitude is None:
+            return Destination(problems={"postal_code": [str(error)]})
+        point = None
+    if latitude is None:
+        latitude, longitude = point.latitude, point.longitude
+    site, radius = store.site, store.service_radius_miles
+    miles = Decimal(miles_between(site.latitude, site.longitude, latitude, longitude)).quantize(Decimal("0.1"))
+    destination = Destination(latitude, longitude, miles, point.timezone if point else site.timezone)
     if miles > radius:
-        return {
-            "delivery_address": [
-                f"The address is {_plain(miles)} miles from {draft.store.name}; "
-                f"this store delivers within {_plain(radius)} miles."
-            ]
-        }
-    return {}
+        destination.problems["delivery_address"] = [
+            f"The address is {_plain(miles)} miles from {store.name}; "
+            f"this store delivers within {_plain(radius)} miles."
+        ]
+    return destination
+
+
+def _place(draft: OrderDraft) -> dict[str, list[str]]:
+    destination = locate(
+        store=draft.store, postal_code=draft.postal_code, latitude=draft.latitude, longitude=draft.longitude
+    )
+    draft.latitude, draft.longitude, draft.distance_miles = (
+        destination.latitude,
+        destination.longitude,
+        destination.miles,
+    )
+    return destination.problems
 
 
 def _plain(number: Decimal) -> str:

@@ -69,6 +69,14 @@ class Order(TimeStampedModel):
     not_scheduled_reason = models.CharField(
         max_length=300, blank=True, help_text="Why a ready order has no pickup window yet."
     )
+    quote = models.ForeignKey(
+        "pickups.Quote",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        help_text="The delivery promise shown at checkout, honoured when the order is scheduled.",
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=300, blank=True)
 
@@ -156,6 +164,28 @@ class PickupWindow(models.Model):
     @property
     def free_packages(self) -> int:
         return self.capacity_packages - self.booked_packages
+
+
+class Quote(models.Model):
+    """A delivery promise given before an order exists (a shop's checkout asks), valid a short while."""
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="quotes")
+    store = models.ForeignKey("merchants.Store", on_delete=models.CASCADE, related_name="quotes")
+    service_level = models.CharField(max_length=10, choices=ServiceLevel.choices)
+    postal_code = models.CharField(max_length=10)
+    distance_miles = models.DecimalField(max_digits=6, decimal_places=1, null=True)
+    eligible = models.BooleanField()
+    reason = models.CharField(max_length=300, blank=True)
+    window = models.ForeignKey(PickupWindow, null=True, on_delete=models.SET_NULL, related_name="+")
+    promised_date = models.DateField(null=True, help_text="Delivery day in the customer's local calendar.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Quote {self.pk} for {self.store}"
 
 
 class Package(models.Model):

@@ -89,6 +89,7 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
             longitude=draft.longitude,
             distance_miles=draft.distance_miles,
             notes=draft.notes,
+            quote=draft.quote,
             created_by=actor.user,
         )
         for draft in drafts

@@ -113,7 +113,7 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
             orders = orders.filter(pk__in=order_ids)
         locked = list(
             orders.select_for_update(skip_locked=True, of=("self",))
-            .select_related("store__site")
+            .select_related("store__site", "quote")
             .prefetch_related("packages", "store__opening_hours", "store__closures")
             .order_by("ready_at", "pk")
         )
@@ -133,41 +133,24 @@ def _assign_site(orders, now, result, events, changed_windows):
     site = orders[0].store.site
     calendars = {order.store_id: calendar_of(order.store) for order in orders}
     promises = {
-        order.pk: scheduling.pickup_deadline(
-            service_level=order.service_level,
-            ready_at=order.ready_at,
-            tz_name=site.timezone,
-            calendar=calendars[order.store_id],
-            cutoff=order.store.same_day_cutoff,
-        )
+        order.pk: promise_for(order.store, calendars[order.store_id], order.service_level, order.ready_at)
         for order in orders
     }
     last_day = max((p.last_day for p in promises.values() if p.last_day), default=None)
-    windows = []
-    if last_day is not None:
-        windows = list(
-            PickupWindow.objects.select_for_update()
-            .filter(
-                site=site,
-                status__in=OPEN_FOR_ORDERS,
-                starts_at__gt=now + timedelta(minutes=settings.PICKUP_LEAD_MINUTES),
-                local_date__lte=last_day,
-            )
-            .order_by("starts_at", "pk")
-        )
+    windows = list(windows_open_to_orders(site, now, last_day).select_for_update()) if last_day else []
     for order in orders:
-        promise, size = promises[order.pk], len(order.packages.all())
-        slot_fits = [
-            window
-            for window in windows
-            if promise.allows(window.local_date)
-            and scheduling.store_open_during(calendars[order.store_id], _slot(window), site.timezone)
-        ]
-        window = next((w for w in slot_fits if w.free_packages >= size), None)
+        window, reason = choose_window(
+            windows,
+            store=order.store,
+            calendar=calendars[order.store_id],
+            promise=promises[order.pk],
+            size=len(order.packages.all()),
+            preferred=order.quote.window_id if order.quote_id else None,
+        )
         if window is None:
-            _leave_ready(order, _why_not(order, promise, slot_fits), result)
+            _leave_ready(order, reason, result)
             continue
-        window.booked_packages += size
+        window.booked_packages += len(order.packages.all())
         changed_windows[window.pk] = window
         order.pickup_window, order.not_scheduled_reason = window, ""
         details = {"window": window.pk, "starts_at": window.starts_at.isoformat(), "site": site.name}
@@ -175,17 +158,52 @@ def _assign_site(orders, now, result, events, changed_windows):
         result.scheduled.append(order)
 
 
+def promise_for(store: Store, calendar: scheduling.StoreCalendar, service_level: str, ready_at: datetime):
+    return scheduling.pickup_deadline(
+        service_level=service_level,
+        ready_at=ready_at,
+        tz_name=store.site.timezone,
+        calendar=calendar,
+        cutoff=store.same_day_cutoff,
+    )
+
+
+def windows_open_to_orders(site: Site, now: datetime, last_day):
+    """The site's windows that can still take orders: open, far enough ahead, within the horizon."""
+    return PickupWindow.objects.filter(
+        site=site,
+        status__in=OPEN_FOR_ORDERS,
+        starts_at__gt=now + timedelta(minutes=settings.PICKUP_LEAD_MINUTES),
+        local_date__lte=last_day,
+    ).order_by("starts_at", "pk")
+
+
+def choose_window(windows, *, store, calendar, promise, size, preferred=None) -> tuple[PickupWindow | None, str]:
+    """The earliest window (the preferred one first, e.g. a quoted one) that keeps the promise, lies
+    within the store's hours and has room for `size` packages; else None and why, in words."""
+    fits = [
+        window
+        for window in windows
+        if promise.allows(window.local_date)
+        and scheduling.store_open_during(calendar, _slot(window), store.site.timezone)
+    ]
+    roomy = sorted((w for w in fits if w.free_packages >= size), key=lambda w: w.pk != preferred)
+    if roomy:
+        return roomy[0], ""
+    return None, _why_not(store, promise, fits)
+
+
 def _slot(window: PickupWindow) -> scheduling.Slot:
     return scheduling.Slot(window.starts_at, window.ends_at, window.local_date)
 
 
-def _why_not(order, promise, slot_fits) -> str:
+def _why_not(store: Store, promise, fits) -> str:
     if promise.last_day is None:
         return promise.reason
     day = f"{promise.last_day:%A, %B} {promise.last_day.day}"
-    if slot_fits:
-        return f"Every pickup window at {order.store.site.name} until {day} is full."
-    return f"No pickup window at {order.store.site.name} while {order.store.name} is open, until {day}."
+    if fits:
+        return f"Every pickup window at {store.site.name} until {day} is full."
+    return f"No pickup window at {store.site.name} while {store.name} is open, until {day}."
 
 
 def _leave_ready(order: Order, reason: str, result: Assignment) -> None:

@@ -3,7 +3,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from pickups.intake import OrderDraft, PackageDraft
-from pickups.models import Order, OrderEvent, Package, PickupWindow
+from pickups.models import Order, OrderEvent, Package, PickupWindow, Quote
 
 
 class PackageInputSerializer(serializers.Serializer):
@@ -49,11 +49,17 @@ class OrderInputSerializer(serializers.Serializer):
     )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     packages = PackageInputSerializer(many=True, help_text="1 to 20 packages, each up to 50 lb.")
+    quote = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A quote from POST /api/v1/quotes/; its pickup window is honoured if it has not expired.",
+    )
 
     def to_draft(self) -> OrderDraft:
         data = dict(self.validated_data)
         packages = [PackageDraft(**package) for package in data.pop("packages")]
-        return OrderDraft(store_id=data.pop("store"), packages=packages, **data)
+        return OrderDraft(store_id=data.pop("store"), quote_id=data.pop("quote"), packages=packages, **data)
 
 
 class PackageSerializer(serializers.ModelSerializer):
@@ -107,6 +113,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "packages",
             "created_at",
             "ready_at",
+            "quote",
             "pickup_window",
             "not_scheduled_reason",
             "cancelled_at",
@@ -179,4 +186,37 @@ class MerchantWindowSerializer(serializers.ModelSerializer):
                 "packages": [package.label_code for package in order.packages.all()],
             }
             for order in window.orders.all()
+        ]
+
+
+class QuoteRequestSerializer(serializers.Serializer):
+    store = serializers.IntegerField()
+    service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
+    postal_code = serializers.RegexField(
+        r"^\d{5}(-\d{4})?$", error_messages={"invalid": "Use a 5-digit ZIP code, e.g. 85226."}
+    )
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=Decimal(-90), max_value=Decimal(90), required=False, default=None
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=Decimal(-180), max_value=Decimal(180), required=False, default=None
+    )
+    packages = serializers.IntegerField(min_value=1, max_value=20, default=1)
+
+
+class QuoteSerializer(serializers.ModelSerializer):
+    earliest_pickup = WindowBriefSerializer(source="window", allow_null=True)
+
+    class Meta:
+        model = Quote
+        fields = [
+            "id",
+            "eligible",
+            "reason",
+            "store",
+            "service_level",
+            "distance_miles",
+            "earliest_pickup",
+            "promised_date",
+            "expires_at",
         ]

@@ -3,7 +3,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import RetrieveAPIView
+from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -14,6 +14,7 @@ from pickups import selectors, services
 from pickups.filters import OrderFilter
 from pickups.labels import labels_pdf
 from pickups.models import Order, PickupWindow
+from pickups.quotes import quote_create
 
 from .serializers import (
     CancelSerializer,
@@ -21,6 +22,8 @@ from .serializers import (
     OrderEventSerializer,
     OrderInputSerializer,
     OrderSerializer,
+    QuoteRequestSerializer,
+    QuoteSerializer,
     TrackingSerializer,
 )
 
@@ -93,6 +96,33 @@ class WindowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return selectors.windows_for_merchant(self.request.merchant)
+
+
+class QuoteView(GenericAPIView):
+    """Before an order exists: can this store deliver there today (or in two days), and when?
+
+    Answers eligible or not with the reason in words, the distance, the earliest pickup window
+    and the promised delivery date in the customer's local calendar. An order created with the
+    quote's id within 15 minutes is put into that window if it still has room.
+    """
+
+    serializer_class = QuoteRequestSerializer
+
+    @extend_schema(request=QuoteRequestSerializer, responses={201: QuoteSerializer})
+    def post(self, request):
+        body = QuoteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        quote = quote_create(
+            merchant=request.merchant,
+            store_id=data["store"],
+            service_level=data["service_level"],
+            postal_code=data["postal_code"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            packages=data["packages"],
+        )
+        return Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
 
 
 class TrackingView(RetrieveAPIView):
