@@ -11,10 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from common.actors import SYSTEM
 from deliveries.models import Driver
 from merchants.models import Closure, Membership, Merchant, OpeningHours, Site, Store
 from merchants.services import api_key_create, api_key_exists
-from pickups.windows import windows_plan
+from pickups.intake import OrderDraft, PackageDraft
+from pickups.models import Order
+from pickups.services import orders_create, orders_transition
+from pickups.windows import orders_assign, windows_plan
 
 User = get_user_model()
 
@@ -123,11 +127,40 @@ def seed_demo() -> dict:
     specs = [(sites[mall], *spec) for mall, mall_specs in DRIVERS.items() for spec in mall_specs]
     drivers = [_driver(number, *spec) for number, spec in enumerate(specs, start=1)]
     windows_plan()
+    for store in Store.objects.filter(orders__isnull=True).select_related("site", "merchant"):
+        _orders(store)
+    orders_assign()
     return {
         "admin": {"username": ADMIN["username"], "password": ADMIN["password"]},
         "merchants": credentials,
         "drivers": drivers,
     }
+
+
+CUSTOMERS = [("Jamie Rivera", "2.5"), ("Pat Nguyen", "1"), ("Morgan Lee", "4")]
+
+
+def _orders(store):
+    """Three orders a store: two still being packed, one ready for pickup."""
+    drafts = [
+        OrderDraft(
+            store_id=store.pk,
+            external_id=f"DEMO-{store.pk}-{number}",
+            service_level="same_day",
+            customer_name=name,
+            customer_phone="555-0100",
+            address_line1=f"{100 + number} Main St",
+            city=store.site.city,
+            state=store.site.state,
+            postal_code=store.site.postal_code,
+            latitude=store.site.latitude + MILE_OF_LATITUDE * 2 * number,
+            longitude=store.site.longitude,
+            packages=[PackageDraft(weight_lb=Decimal(weight))],
+        )
+        for number, (name, weight) in enumerate(CUSTOMERS, start=1)
+    ]
+    orders = orders_create(merchant=store.merchant, drafts=drafts, actor=SYSTEM)
+    orders_transition(orders=orders[-1:], to=Order.Status.READY, actor=SYSTEM)
 
 
 def _driver(number, site, full_name, miles_north, vehicle):

@@ -3,6 +3,7 @@ import json
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
 from merchants.models import Merchant, Site
 
@@ -16,6 +17,11 @@ SEEDED = [
     "merchants.Store",
     "merchants.OpeningHours",
     "merchants.Closure",
+    "merchants.ApiKey",
+    "deliveries.Driver",
+    "pickups.Order",
+    "pickups.OrderEvent",
+    "pickups.PickupWindow",
 ]
 
 
@@ -39,6 +45,7 @@ def test_it_seeds_the_pilot_malls_and_running_it_again_changes_nothing(capsys):
         "Tysons Corner Center": "America/New_York",
     }
     assert Site.objects.filter(kind=Site.Kind.STANDALONE).count() == 1
+    assert apps.get_model("deliveries.Driver").objects.filter(status="active").count() == 9
     assert set(Merchant.objects.values_list("status", flat=True)) == {"approved"}
 
 
@@ -51,3 +58,9 @@ def test_json_output_has_working_logins(capsys, client):
         client.logout()
         assert client.login(username=login["username"], password=login["password"]), login
         assert login["merchant"] in client.get("/", follow=True).content.decode()
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {login['api_key']}")
+        assert api.get("/api/v1/orders/").json()["count"] >= 3
+    for login in credentials["drivers"]:
+        token = APIClient().post("/api/v1/auth/token/", {"username": login["username"], "password": login["password"]})
+        assert token.status_code == 200, login
