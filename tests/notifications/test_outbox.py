@@ -7,12 +7,13 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from config.celery import app
 from notifications.models import Notification
 from notifications.services import MAX_ATTEMPTS, notification_deliver, notification_email, retry_delay
 from notifications.tasks import resend_stuck_notifications
-from tests.factories import MerchantFactory
+from tests.factories import MembershipFactory, MerchantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +133,37 @@ def test_with_the_broker_down_the_request_commits_and_the_sweep_delivers_later(
     notification.refresh_from_db()
     assert notification.status == Notification.Status.SENT
     assert mail.outbox[0].to == ["ops@program.example"]
+
+
+def test_with_the_broker_down_marking_ready_commits_and_the_sweeps_deliver_the_offer_later(
+    monday_morning, broker_down, caplog, django_capture_on_commit_callbacks
+):
+    from deliveries.tasks import offer_windows
+    from pickups.tasks import assign_ready_orders
+    from tests.factories import DriverFactory, StoreFactory, WindowFactory, make_orders
+
+    store = StoreFactory()
+    window = WindowFactory(site=store.site, starts_at=timezone.now() + timedelta(minutes=90))
+    driver = DriverFactory()
+    [order] = make_orders(store)
+    client = APIClient()
+    client.force_login(MembershipFactory(merchant=store.merchant).user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/orders/{order.pk}/ready/")
+    assert response.status_code == 200 and response.json()["status"] == "ready"
+    assert "Could not enqueue pickups.tasks.assign_orders" in caplog.text
+
+    # beat's sweeps run in the beat/worker processes; here they run inline while the broker is still down
+    with django_capture_on_commit_callbacks(execute=True):
+        assert assign_ready_orders() == 1
+        assert offer_windows() == 1
+    sms = Notification.objects.get(user=driver.user, channel="sms")
+    assert sms.status == "pending"  # its delivery task could not be queued
+
+    with time_machine.travel(sms.next_attempt_at + timedelta(seconds=1)):
+        resend_stuck_notifications()
+    sms.refresh_from_db()
+    assert sms.status == "sent"
+    window.refresh_from_db()
+    assert window.status == "offered"
