@@ -135,3 +135,13 @@ def test_the_windows_list_runs_a_constant_number_of_queries(offered, driver, win
         response = client.get("/api/v1/driver/windows/")
 
     assert sum(len(stop["orders"]) for stop in response.json()["results"][0]["stops"]) == orders + 1
+
+
+def test_driver_login_is_rate_limited(driver):
+    client = APIClient()
+    attempts = [
+        client.post("/api/v1/auth/token/", {"username": driver.user.username, "password": "guess"}).status_code
+        for _ in range(11)
+    ]
+
+    assert attempts == [400] * 10 + [429]
