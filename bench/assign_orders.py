@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import random
+import subprocess
 import sys
 import tracemalloc
 from datetime import UTC, datetime, time
@@ -21,7 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 from time import perf_counter
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: make the project importable
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a file: make the project importable
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 # Production-like by default: with DEBUG on, Django keeps the SQL text of every query in memory.
 os.environ.setdefault("DEBUG", "false")
@@ -62,11 +64,13 @@ def main() -> int:
     setup_seconds = perf_counter() - started
     packages = len(order_ids)  # one package per order
 
-    # 1. Wall time alone: tracemalloc and the query log would slow the Python side down.
+    # 1. Time and queries. Capturing costs little (a copy of each statement's text); tracemalloc would
+    # slow the Python side down severalfold, so memory gets a run of its own (3).
     settle()
-    started = perf_counter()
-    result = orders_assign(now=NOW)
-    seconds = perf_counter() - started
+    with CaptureQueriesContext(connection) as captured:
+        started = perf_counter()
+        result = orders_assign(now=NOW)
+        seconds = perf_counter() - started
     problems = verify(result, order_ids, packages)
 
     # 2. The floor: the database flipping the same rows in one statement.
@@ -76,14 +80,11 @@ def main() -> int:
     Order.objects.filter(pk__in=order_ids).update(status=Order.Status.SCHEDULED, updated_at=NOW)
     bulk_update_seconds = perf_counter() - started
 
-    # 3. Queries and memory, in a second, instrumented run; the database is left as it assigned.
+    # 3. Peak memory; the database is left as this run assigned it.
     reset(order_ids)
     settle()
     tracemalloc.start()
-    started = perf_counter()
-    with CaptureQueriesContext(connection) as captured:
-        result = orders_assign(now=NOW)
-    instrumented_seconds = perf_counter() - started
+    result = orders_assign(now=NOW)
     peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     problems += verify(result, order_ids, packages)
@@ -98,7 +99,7 @@ def main() -> int:
         "bulk_update_seconds": round(bulk_update_seconds, 3),
         "ratio": round(seconds / bulk_update_seconds, 1),
     }
-    report(numbers, windows, setup_seconds, instrumented_seconds, captured.captured_queries, problems)
+    report(numbers, windows, setup_seconds, captured.captured_queries, problems)
     print(json.dumps(numbers))
     return 1 if problems else 0
 
@@ -265,7 +266,7 @@ def verify(result, order_ids: list[int], packages: int) -> list[str]:
     return problems
 
 
-def report(numbers, windows, setup_seconds, instrumented_seconds, queries, problems) -> None:
+def report(numbers, windows, setup_seconds, queries, problems) -> None:
     sql_seconds = sum(float(query["time"]) for query in queries)
     slowest = sorted(queries, key=lambda query: float(query["time"]), reverse=True)[:3]
     with connection.cursor() as cursor:
@@ -275,20 +276,23 @@ def report(numbers, windows, setup_seconds, instrumented_seconds, queries, probl
         f"orders_assign: {numbers['sites']:,} sites x {numbers['orders'] // numbers['sites']:,} ready orders "
         f"= {numbers['orders']:,} orders of 1 package, {windows:,} windows planned (setup {setup_seconds:.1f} s)"
     )
-    print(f"  PostgreSQL {server} (jit {jit}), Python {sys.version.split()[0]}")
+    print(f"  code {revision()}, PostgreSQL {server} (jit {jit}), Python {sys.version.split()[0]}")
     print(f"  assignment         {numbers['seconds']:9.2f} s   {numbers['orders_per_second']:,.0f} orders/s")
+    print(f"  SQL queries        {numbers['queries']:9,}     {sql_seconds:.2f} s of it waiting on execute()")
+    print(f"  peak Python memory {numbers['peak_mib']:9,.1f} MiB (tracemalloc, in a run of its own)")
     print(
         f"  bulk UPDATE        {numbers['bulk_update_seconds']:9.2f} s   assignment takes {numbers['ratio']}x as long"
     )
-    print(
-        f"  SQL queries        {numbers['queries']:9,}     {sql_seconds:.2f} s in the database "
-        f"(instrumented run: {instrumented_seconds:.2f} s in all)"
-    )
-    print(f"  peak Python memory {numbers['peak_mib']:9,.1f} MiB (with tracemalloc, including the captured SQL text)")
     print("  slowest queries:")
     for query in slowest:
         print(f"    {float(query['time']):8.3f} s  {query['sql'][:100]}")
-    print("  checks: " + ("FAILED: " + "; ".join(problems) if problems else "passed after both runs"))
+    print("  checks: " + ("FAILED: " + "; ".join(problems) if problems else "passed after both assignments"))
+
+
+def revision() -> str:
+    """The commit measured, "-dirty" if tracked files differ from it: the code under test changes often."""
+    git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return git.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

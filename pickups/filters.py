@@ -1,5 +1,7 @@
 import django_filters
 
+from merchants.models import Store
+
 from .models import Order
 from .selectors import orders_search
 
@@ -8,7 +10,7 @@ class OrderFilter(django_filters.FilterSet):
     """The order list's filters, shared by the API and the portal page."""
 
     status = django_filters.MultipleChoiceFilter(choices=Order.Status.choices)
-    store = django_filters.NumberFilter(field_name="store_id")
+    store = django_filters.ModelChoiceFilter(queryset=lambda request: _own_stores(request), empty_label="All stores")
     service_level = django_filters.ChoiceFilter(choices=Order.ServiceLevel.choices)
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="Created from")
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="Created until")
@@ -20,3 +22,9 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return orders_search(queryset, value)
+
+
+def _own_stores(request):
+    """Only the caller's stores are choices; another merchant's store id is "not a valid choice"."""
+    merchant = getattr(request, "merchant", None)
+    return Store.objects.filter(merchant=merchant).select_related("site") if merchant else Store.objects.none()

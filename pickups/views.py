@@ -11,7 +11,6 @@ from django.views.decorators.http import require_POST
 from common.actors import Actor
 from common.errors import NotAllowedError, TransitionError
 from merchants.access import merchant_required
-from merchants.models import Store
 from merchants.selectors import stores_for_merchant
 from merchants.services import merchant_block_reason
 
@@ -39,17 +38,12 @@ def dashboard(request):
 
 @merchant_required
 def order_list(request):
-    orders = OrderFilter(request.GET, queryset=selectors.orders_for_merchant(request.merchant))
-    orders.form.fields["store"].widget.choices = _store_choices(request.merchant)
+    orders = OrderFilter(request.GET, queryset=selectors.orders_for_merchant(request.merchant), request=request)
     page = Paginator(orders.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filter": orders, "page": page, "query": query.urlencode()}
     return render(request, "pickups/order_list.html", context)
-
-
-def _store_choices(merchant):
-    return [("", "All stores"), *Store.objects.filter(merchant=merchant).values_list("pk", "name")]
 
 
 @merchant_required
@@ -191,7 +185,7 @@ def order_import_template(request):
 @merchant_required
 def order_export(request):
     """The filtered order list as CSV, streamed so a large export needs little memory."""
-    orders = OrderFilter(request.GET, queryset=selectors.orders_for_merchant(request.merchant)).qs
+    orders = OrderFilter(request.GET, queryset=selectors.orders_for_merchant(request.merchant), request=request).qs
     writer = csv.writer(Echo())
     rows = (writer.writerow(row) for row in export_rows(orders.iterator(chunk_size=500)))
     response = StreamingHttpResponse(rows, content_type="text/csv")

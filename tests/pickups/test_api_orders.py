@@ -237,9 +237,11 @@ class TestTenancy:
 
     def test_lists_show_only_the_callers_rows(self, api, store):
         make_orders(store, 2)
-        make_orders(StoreFactory(), 3)
+        [theirs] = make_orders(StoreFactory(), 1)
 
         assert api.get(ORDERS).json()["count"] == 2
+        response = api.get(ORDERS, {"store": theirs.store_id})
+        assert response.status_code == 400 and "valid choice" in str(response.json()["store"])
         assert [s["id"] for s in api.get("/api/v1/stores/").json()["results"]] == [store.pk]
 
     @pytest.mark.parametrize("path", [ORDERS, "/api/v1/stores/", f"{ORDERS}1/", f"{ORDERS}1/events/"])
