@@ -189,7 +189,7 @@ class OutboxPasswordResetForm(PasswordResetForm):
     """Django's password reset, with the email written to the outbox so an outage cannot lose it."""
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
-        notification_email(to=[to_email], template="password_reset", context=context, user=context["user"])
+        notification_email(to=[to_email], template="password_reset", context=context, user=context["user"], secret=True)
 
 
 class ApiKeyForm(forms.Form):

@@ -129,6 +129,7 @@ def invitation_create(*, merchant: Merchant, email: str, invited_by) -> Invitati
             "invitation": invitation,
             "accept_path": reverse("invitation_accept", args=[token]),
         },
+        secret=True,
     )
     return invitation
 

@@ -9,8 +9,15 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["template", "channel", "recipient", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status", "channel", "template", "created_at"]
     search_fields = ["recipient", "subject", "template"]
-    readonly_fields = [field.name for field in Notification._meta.fields]
+    readonly_fields = [field.name for field in Notification._meta.fields if field.name != "body"] + ["text"]
+    exclude = ["body"]
     actions = ["resend"]
+
+    @admin.display(description="text")
+    def text(self, notification):
+        if notification.secret and notification.status != Notification.Status.SENT:
+            return "(Hidden: it holds a one-time link for the recipient only.)"
+        return notification.body
 
     def has_add_permission(self, request):
         return False

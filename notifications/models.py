@@ -33,6 +33,9 @@ class Notification(models.Model):
     template = models.CharField(max_length=100, help_text="Which message this is, e.g. merchant_approved.")
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
+    secret = models.BooleanField(
+        default=False, help_text="Holds a one-time link: hidden in the admin and erased once sent."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

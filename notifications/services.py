@@ -20,12 +20,18 @@ MAX_ATTEMPTS = 8
 SWEEP_GRACE = timedelta(minutes=1)
 
 
-def notify(*, channel: str, to: Iterable[str], template: str, context: dict, user=None) -> list[Notification]:
+ERASED = "(Sent. It held a one-time link, which is not kept.)"
+
+
+def notify(
+    *, channel: str, to: Iterable[str], template: str, context: dict, user=None, secret: bool = False
+) -> list[Notification]:
     """Write one message per recipient to the outbox and deliver it after the transaction commits.
 
     The text is rendered now, so the row holds exactly what is sent, however late that is: email
     from `templates/notifications/<template>_subject.txt` and `_body.txt`; text messages and
-    in-app messages from `<template>_short.txt`.
+    in-app messages from `<template>_short.txt`. A `secret` message (a one-time link) is erased
+    once sent, so the outbox never keeps a usable link longer than needed.
     """
     context = {"portal_url": settings.PORTAL_URL, **context}
     if channel == Notification.Channel.EMAIL:
@@ -42,6 +48,7 @@ def notify(*, channel: str, to: Iterable[str], template: str, context: dict, use
             template=template,
             subject=subject,
             body=body,
+            secret=secret,
             next_attempt_at=due,
         )
         for address in sorted(set(to))
@@ -51,8 +58,12 @@ def notify(*, channel: str, to: Iterable[str], template: str, context: dict, use
     return notifications
 
 
-def notification_email(*, to: Iterable[str], template: str, context: dict, user=None) -> list[Notification]:
-    return notify(channel=Notification.Channel.EMAIL, to=to, template=template, context=context, user=user)
+def notification_email(
+    *, to: Iterable[str], template: str, context: dict, user=None, secret: bool = False
+) -> list[Notification]:
+    return notify(
+        channel=Notification.Channel.EMAIL, to=to, template=template, context=context, user=user, secret=secret
+    )
 
 
 def notification_deliver(*, notification_id: int) -> Notification | None:
@@ -81,7 +92,9 @@ def notification_deliver(*, notification_id: int) -> Notification | None:
             notification.status = Notification.Status.SENT
             notification.sent_at = timezone.now()
             notification.last_error = ""
-        notification.save(update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at"])
+            if notification.secret:
+                notification.body = ERASED
+        notification.save(update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at", "body"])
         return notification
 
 

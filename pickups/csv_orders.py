@@ -83,14 +83,25 @@ def decode_upload(raw: bytes) -> tuple[str, int]:
     return text, len(rows)
 
 
+EXTRA = "_extra_cells"
+
+
 def _rows(text: str) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = REQUIRED_COLUMNS - set(header)
-    if missing:
-        raise UploadError(f"The header line lacks the column(s) {', '.join(sorted(missing))}. Use our template.")
-    reader.fieldnames = header
-    return [row for row in reader if any((value or "").strip() for value in row.values())]
+    """The non-empty lines as {column: text}; cells beyond the header's columns go under EXTRA."""
+    reader = csv.DictReader(io.StringIO(text), restkey=EXTRA)
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        missing = REQUIRED_COLUMNS - set(header)
+        if missing:
+            raise UploadError(f"The header line lacks the column(s) {', '.join(sorted(missing))}. Use our template.")
+        reader.fieldnames = header
+        return [row for row in reader if any(_text(value) for value in row.values())]
+    except csv.Error as error:
+        raise UploadError(f"Line {reader.line_num} is not valid CSV ({error}).") from None
+
+
+def _text(value) -> str:
+    return " ".join(value).strip() if isinstance(value, list) else (value or "").strip()
 
 
 def check_rows(
@@ -135,6 +146,8 @@ def _row_data(row: dict, stores: dict[str, int]) -> tuple[dict, list[tuple[str, 
     for optional in ("latitude", "longitude"):
         data[optional] = data[optional] or None
     problems = []
+    if _text(row.get(EXTRA)):
+        problems.append(("line", "This line has more cells than the header has columns."))
     store = stores.get(data["store"].lower())
     if store is None:
         problems.append(("store", f"You have no store named “{data['store']}”."))

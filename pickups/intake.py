@@ -14,7 +14,7 @@ from common.distance import miles_between
 from common.geocoding import GeocodingError, geocode
 from merchants.models import Merchant, Store
 
-from .models import MAX_PACKAGE_WEIGHT_LB, MAX_PACKAGES, Order, Quote
+from .models import MAX_PACKAGE_SIDE_IN, MAX_PACKAGE_WEIGHT_LB, MAX_PACKAGES, Order, Quote
 
 # The fields of an order as every channel names them (form fields, CSV columns, API attributes).
 ORDER_FIELDS = [
@@ -131,7 +131,21 @@ def _package_problems(packages: list[PackageDraft]) -> dict[str, list[str]]:
         for number, package in enumerate(packages, start=1)
         if package.weight_lb <= 0
     ]
-    return {"packages": heavy + light} if heavy or light else {}
+    sizes = [problem for number, package in enumerate(packages, start=1) if (problem := _size_problem(number, package))]
+    problems = heavy + light + sizes
+    return {"packages": problems} if problems else {}
+
+
+def _size_problem(number: int, package: PackageDraft) -> str:
+    sides = [package.length_in, package.width_in, package.height_in]
+    given = [side for side in sides if side is not None]
+    if not given:
+        return ""
+    if len(given) < 3:
+        return f"Package {number}: give length, width and height, or none of them."
+    if not all(0 < side <= MAX_PACKAGE_SIDE_IN for side in given):
+        return f"Package {number}: each side must be more than 0 and at most {MAX_PACKAGE_SIDE_IN} inches."
+    return ""
 
 
 @dataclass

@@ -121,7 +121,8 @@ def order_labels(request, pk):
 @merchant_required
 def orders_bulk(request):
     """The list's bulk actions on the ticked orders: flag ready, or print all their labels."""
-    chosen = selectors.orders_for_merchant(request.merchant).filter(pk__in=request.POST.getlist("orders"))
+    ids = [value for value in request.POST.getlist("orders") if value.isdigit() and len(value) < 19]
+    chosen = selectors.orders_for_merchant(request.merchant).filter(pk__in=ids)
     action = request.POST.get("action")
     back = redirect(f"{reverse('order_list')}?{request.POST.get('query', '')}")
     if not chosen:

@@ -132,10 +132,8 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
 def _assign_site(orders, now, result, events, changed_windows):
     site = orders[0].store.site
     calendars = {order.store_id: calendar_of(order.store) for order in orders}
-    promises = {
-        order.pk: promise_for(order.store, calendars[order.store_id], order.service_level, order.ready_at)
-        for order in orders
-    }
+    today = scheduling.local_date(now, site.timezone)
+    promises = {order.pk: _promise(order, calendars[order.store_id], now, today) for order in orders}
     last_day = max((p.last_day for p in promises.values() if p.last_day), default=None)
     windows = list(windows_open_to_orders(site, now, last_day).select_for_update()) if last_day else []
     for order in orders:
@@ -156,6 +154,15 @@ def _assign_site(orders, now, result, events, changed_windows):
         details = {"window": window.pk, "starts_at": window.starts_at.isoformat(), "site": site.name}
         events.append(order_move(order, to=Order.Status.SCHEDULED, actor=SYSTEM, at=now, details=details))
         result.scheduled.append(order)
+
+
+def _promise(order: Order, calendar, now: datetime, today):
+    """The order's promise, from when it was made ready; once that day has passed without a window
+    (all were full), the order is late and goes out as soon as it can, as if made ready now."""
+    promise = promise_for(order.store, calendar, order.service_level, order.ready_at)
+    if promise.last_day is not None and promise.last_day < today:
+        return promise_for(order.store, calendar, order.service_level, now)
+    return promise
 
 
 def promise_for(store: Store, calendar: scheduling.StoreCalendar, service_level: str, ready_at: datetime):

@@ -4,12 +4,18 @@ from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
 from deliveries.models import Offer
-from deliveries.selectors import manifest
+from deliveries.selectors import driver_for_user, manifest
 from pickups.models import Order, PickupWindow
 
 
 class DriverLoginSerializer(AuthTokenSerializer):
-    """Username and password; the answer is a token for `Authorization: Bearer <token>`."""
+    """Username and password of a driver; the answer is a token for `Authorization: Bearer <token>`."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if driver_for_user(attrs["user"]) is None:
+            raise serializers.ValidationError("This login is not a driver's.", code="authorization")
+        return attrs
 
 
 class DriverTokenSerializer(serializers.Serializer):

@@ -5,6 +5,8 @@ from rest_framework import serializers
 from pickups.intake import OrderDraft, PackageDraft
 from pickups.models import Order, OrderEvent, Package, PickupWindow, Quote
 
+MAX_ID = 2**63 - 1  # the largest primary key a database holds; larger ids are input errors, not 500s
+
 
 class PackageInputSerializer(serializers.Serializer):
     weight_lb = serializers.DecimalField(max_digits=6, decimal_places=2)
@@ -16,7 +18,9 @@ class PackageInputSerializer(serializers.Serializer):
 class OrderInputSerializer(serializers.Serializer):
     """The shape of a new order; the program's rules are checked by the intake service."""
 
-    store = serializers.IntegerField(help_text="Id of one of your stores (GET /api/v1/stores/).")
+    store = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of one of your stores (GET /api/v1/stores/)."
+    )
     external_id = serializers.CharField(max_length=64, help_text="Your own order number; unique in your account.")
     service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
     customer_name = serializers.CharField(max_length=200)
@@ -50,6 +54,8 @@ class OrderInputSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     packages = PackageInputSerializer(many=True, help_text="1 to 20 packages, each up to 50 lb.")
     quote = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
         required=False,
         allow_null=True,
         default=None,
@@ -190,7 +196,7 @@ class MerchantWindowSerializer(serializers.ModelSerializer):
 
 
 class QuoteRequestSerializer(serializers.Serializer):
-    store = serializers.IntegerField()
+    store = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
     postal_code = serializers.RegexField(
         r"^\d{5}(-\d{4})?$", error_messages={"invalid": "Use a 5-digit ZIP code, e.g. 85226."}

@@ -57,6 +57,9 @@ class TestToken:
         client.force_login(merchant_user)
 
         assert client.get("/api/v1/driver/offers/").status_code == 403
+        token = APIClient().post("/api/v1/auth/token/", {"username": merchant_user.username, "password": PASSWORD})
+        assert token.status_code == 400 and "not a driver" in str(token.json())
+        assert not AuthToken.objects.exists()
 
     def test_a_suspended_driver_is_told_so(self, driver):
         driver.status = "suspended"

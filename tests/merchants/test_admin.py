@@ -96,3 +96,18 @@ def test_the_notification_admin_resends(admin_client, django_capture_on_commit_c
     notification = Notification.objects.get()
     assert notification.status == Notification.Status.SENT and notification.attempts == 1
     assert mail.outbox[0].to == ["x@shop.example"]
+
+
+def test_the_admin_hides_a_pending_one_time_link(admin_client):
+    notification = Notification.objects.create(
+        recipient="x@shop.example",
+        template="password_reset",
+        subject="s",
+        body="https://x/reset/SECRET-TOKEN/",
+        secret=True,
+        next_attempt_at="2026-01-01T00:00:00Z",
+    )
+
+    page = admin_client.get(reverse("admin:notifications_notification_change", args=[notification.pk]))
+
+    assert "SECRET-TOKEN" not in page.content.decode() and "Hidden" in page.content.decode()

@@ -117,3 +117,13 @@ def test_the_team_page_runs_a_constant_number_of_queries(owner_client, merchant,
     MembershipFactory.create_batch(20, merchant=merchant, role=Membership.Role.STAFF)
     with django_assert_max_num_queries(6):
         assert load() == 23
+
+
+def test_the_outbox_does_not_keep_the_invitation_link(owner_client, django_capture_on_commit_callbacks):
+    from notifications.models import Notification
+
+    invite(owner_client, "jo@shop.example", django_capture_on_commit_callbacks)
+
+    token = link_in(mail.outbox[0]).strip("/").split("/")[-1]
+    notification = Notification.objects.get(template="team_invitation")
+    assert notification.status == "sent" and token not in notification.body

@@ -335,3 +335,34 @@ def test_the_api_is_documented(client):
 
     assert {"/api/v1/orders/", "/api/v1/orders/{id}/ready/", "/api/v1/track/{tracking_code}/"} <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+
+
+@pytest.mark.parametrize(
+    ("packages", "words"),
+    [
+        ([{"weight_lb": "2", "length_in": "10"}], "give length, width and height"),
+        ([{"weight_lb": "2", "length_in": "-5", "width_in": "5", "height_in": "5"}], "more than 0 and at most 48"),
+        ([{"weight_lb": "2", "length_in": "60", "width_in": "5", "height_in": "5"}], "more than 0 and at most 48"),
+    ],
+)
+def test_package_sizes_are_checked(api, store, packages, words):
+    response = api.post(ORDERS, new_order(store, packages=packages), format="json")
+
+    assert response.status_code == 400 and words in str(response.json()["packages"])
+
+
+@pytest.mark.parametrize("field", ["store", "quote"])
+def test_absurd_ids_are_a_400_not_a_500(api, store, field):
+    response = api.post(ORDERS, new_order(store) | {field: 10**20}, format="json")
+
+    assert response.status_code == 400 and field in response.json()
+
+
+def test_bulk_actions_ignore_ids_that_are_not_numbers(owner_client, store):
+    [order] = make_orders(store)
+
+    response = owner_client.post("/orders/bulk/", {"action": "ready", "orders": ["abc", str(order.pk), "9" * 30]})
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "ready"

@@ -193,3 +193,19 @@ class TestExport:
         for name in ("order_export", "order_import", "order_import_template"):
             response = client.get(reverse(name))
             assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_extra_cells_are_a_problem_of_that_line_not_a_crash(owner_client, store, django_capture_on_commit_callbacks):
+    text = csv_text([row()]) + ",,,,,,,,,,,,,,,,x\n" + csv_text([row(external_id="B-2")]).splitlines()[1] + ",surplus\n"
+
+    upload(owner_client, text, capture=django_capture_on_commit_callbacks)
+
+    job = OrderImport.objects.get()
+    assert job.status == "failed"
+    assert {(p["row"], p["column"]) for p in job.errors if p["column"] == "line"} == {(3, "line"), (4, "line")}
+
+
+def test_a_cell_too_large_for_csv_is_refused_at_once(owner_client, store):
+    response = upload(owner_client, csv_text([row(notes="n" * 200_000)]))
+
+    assert "is not valid CSV" in str(response.context["form"].errors["file"])

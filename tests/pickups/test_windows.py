@@ -243,3 +243,18 @@ class TestMissed:
 
 def test_opening_hours_rows_have_one_per_weekday(store):
     assert OpeningHours.objects.filter(store=store).count() == 7
+
+
+def test_an_order_whose_promise_day_passed_goes_out_as_soon_as_it_can(store, traveller):
+    windows_plan()
+    PickupWindow.objects.filter(local_date=date(2027, 1, 4)).update(capacity_packages=0)
+    [order] = ready(store)
+    orders_assign()
+    order.refresh_from_db()
+    assert order.status == "ready" and "until Monday, January 4" in order.not_scheduled_reason
+
+    traveller.move_to(datetime(2027, 1, 5, 15, 0, tzinfo=UTC))  # Tuesday 08:00 local
+    orders_assign()
+
+    order.refresh_from_db()
+    assert order.status == "scheduled" and order.pickup_window.local_date == date(2027, 1, 5)
