@@ -48,6 +48,8 @@ def window_offer_wave(*, window_id: int, now: datetime) -> list[Offer]:
     window = PickupWindow.objects.select_for_update().select_related("site").get(pk=window_id)
     if window.status not in OFFERABLE or window.driver_id or not window.booked_packages or window.starts_at <= now:
         return []
+    if window.next_wave_at is not None and window.next_wave_at > now:
+        return []  # another run sent this wave already
     wave = window.offer_wave + 1
     radii = settings.OFFER_WAVE_RADII_MILES
     radius = radii[min(wave, len(radii)) - 1]
@@ -178,21 +180,25 @@ def _next_wave_now_if_unanswered(window_id: int, now: datetime) -> None:
         PickupWindow.objects.filter(pk=window_id, status__in=OFFERABLE).update(next_wave_at=now)
 
 
+@transaction.atomic
 def windows_at_risk(*, now: datetime) -> list[PickupWindow]:
-    """Windows with parcels and no driver this close to their start: flag them and alert admins once."""
-    windows = list(
-        PickupWindow.objects.filter(
-            status__in=OFFERABLE,
-            booked_packages__gt=0,
-            at_risk=False,
-            starts_at__gt=now,
-            starts_at__lte=now + timedelta(minutes=settings.AT_RISK_MINUTES),
-        ).select_related("site")
-    )
-    PickupWindow.objects.filter(pk__in=[window.pk for window in windows]).update(at_risk=True)
-    for window in windows:
+    """Windows with parcels and no driver this close to their start: flag them and alert admins once.
+
+    The flag is set by a conditional UPDATE in the same transaction as the alert, so two runs at
+    once alert once, and a failed run alerts on the next."""
+    candidates = PickupWindow.objects.filter(
+        status__in=OFFERABLE,
+        booked_packages__gt=0,
+        at_risk=False,
+        starts_at__gt=now,
+        starts_at__lte=now + timedelta(minutes=settings.AT_RISK_MINUTES),
+    ).select_related("site")
+    flagged = [
+        window for window in candidates if PickupWindow.objects.filter(pk=window.pk, at_risk=False).update(at_risk=True)
+    ]
+    for window in flagged:
         notification_email(to=program_admin_emails(), template="window_at_risk", context={"window": window})
-    return windows
+    return flagged
 
 
 @transaction.atomic

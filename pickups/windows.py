@@ -113,7 +113,7 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
             orders = orders.filter(pk__in=order_ids)
         locked = list(
             orders.select_for_update(skip_locked=True, of=("self",))
-            .select_related("store__site", "quote")
+            .select_related("store__site", "quote", "merchant")
             .prefetch_related("packages", "store__opening_hours", "store__closures")
             .order_by("ready_at", "pk")
         )
@@ -214,18 +214,17 @@ def _why_not(store: Store, promise, fits) -> str:
 
 
 def _leave_ready(order: Order, reason: str, result: Assignment) -> None:
-    """Keep the order ready, say why, and alert the program admins the first time this reason appears."""
+    """Keep the order ready and say why; a new reason is saved and reported to the admins."""
     if order.not_scheduled_reason != reason:
-        notification_email(
-            to=program_admin_emails(), template="order_not_scheduled", context={"order": order, "reason": reason}
-        )
         order.not_scheduled_reason = reason
         result.newly_unscheduled.append(order)
     result.unscheduled.append(order)
 
 
 def _save_reasons(orders: list[Order]) -> None:
-    """One UPDATE per distinct reason."""
+    """One UPDATE per distinct reason, and one email to the admins listing the orders."""
+    if orders:
+        notification_email(to=program_admin_emails(), template="order_not_scheduled", context={"orders": orders})
     by_reason: dict[str, list[int]] = {}
     for order in orders:
         by_reason.setdefault(order.not_scheduled_reason, []).append(order.pk)
@@ -237,33 +236,41 @@ def windows_missed(*, now: datetime | None = None) -> list[PickupWindow]:
     """Windows whose pickup did not happen: nobody accepted by the start, or the driver who
     accepted did not arrive by the end. Their orders go back to ready and are scheduled again."""
     now = now or timezone.now()
-    missed = []
-    due = PickupWindow.objects.filter(booked_packages__gt=0).filter(
-        status__in=OPEN_FOR_ORDERS, starts_at__lte=now
-    ) | PickupWindow.objects.filter(status=PickupWindow.Status.ACCEPTED, ends_at__lte=now)
-    for window_id in due.values_list("pk", flat=True):
-        window = window_mark_missed(window_id=window_id, now=now)
-        if window is not None:
-            missed.append(window)
-    return missed
+    due = (
+        PickupWindow.objects.filter(status__in=OPEN_FOR_ORDERS, starts_at__lte=now, booked_packages__gt=0)
+        | PickupWindow.objects.filter(status=PickupWindow.Status.ACCEPTED, ends_at__lte=now)
+        # a missed window whose order was busy (being cancelled, say) when it was swept
+        | PickupWindow.objects.filter(status=PickupWindow.Status.MISSED, orders__status=Order.Status.SCHEDULED)
+    )
+    missed = [window_mark_missed(window_id=pk, now=now) for pk in due.values_list("pk", flat=True).distinct()]
+    return [window for window in missed if window is not None]
 
 
 @transaction.atomic
 def window_mark_missed(*, window_id: int, now: datetime) -> PickupWindow | None:
+    """Mark one window missed and put its scheduled orders back to ready.
+
+    Orders that another transaction holds (a cancellation, say) are skipped rather than waited
+    for: a cancellation locks the order and then the window, so waiting here, window first,
+    could deadlock. A skipped order is picked up by the next sweep if it is still scheduled.
+    """
     window = PickupWindow.objects.select_for_update().select_related("site").get(pk=window_id)
     no_show = window.status == PickupWindow.Status.ACCEPTED and window.ends_at <= now
     nobody = window.status in OPEN_FOR_ORDERS and window.starts_at <= now and window.booked_packages
-    if not (no_show or nobody):
+    if not (no_show or nobody or window.status == PickupWindow.Status.MISSED):
         return None
-    window.status, window.booked_packages = PickupWindow.Status.MISSED, 0
-    window.save(update_fields=["status", "booked_packages"])
     orders = list(
-        Order.objects.select_for_update(of=("self",))
+        Order.objects.select_for_update(of=("self",), skip_locked=True)
         .filter(pickup_window=window, status=Order.Status.SCHEDULED)
         .select_related("store", "merchant")
+        .prefetch_related("packages")
         .order_by("pk")
     )
-    why = "The driver did not arrive." if no_show else "No driver accepted the pickup."
+    if window.status != PickupWindow.Status.MISSED:
+        window.status = PickupWindow.Status.MISSED
+    window.booked_packages -= sum(len(order.packages.all()) for order in orders)
+    window.save(update_fields=["status", "booked_packages"])
+    why = "No driver accepted the pickup." if nobody else "The driver did not arrive." if no_show else "Pickup missed."
     details = {"window": window.pk, "reason": why}
     events = [
         order_move(

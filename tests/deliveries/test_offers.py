@@ -38,11 +38,15 @@ def test_offers_start_with_the_nearest_drivers_and_widen_wave_by_wave(window, se
     far, near, nearest, too_far = (driver_at(window, m) for m in (8, 3, 1, 30))
     now = timezone.now()
 
+    wave_gap = timedelta(minutes=settings.OFFER_WAVE_MINUTES)
+
     first = window_offer_wave(window_id=window.pk, now=now)
-    second = window_offer_wave(window_id=window.pk, now=now)
-    third = window_offer_wave(window_id=window.pk, now=now)
+    again = window_offer_wave(window_id=window.pk, now=now)  # a second run before the wave is due
+    second = window_offer_wave(window_id=window.pk, now=now + wave_gap)
+    third = window_offer_wave(window_id=window.pk, now=now + 2 * wave_gap)
 
     assert [o.driver for o in first] == [nearest, near]
+    assert again == []
     assert [o.driver for o in second] == [far]
     assert third == [] and too_far.offers.count() == 0
     window.refresh_from_db()

@@ -5,10 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from merchants.services import api_key_create
 from pickups.models import Order, OrderEvent
+from pickups.windows import orders_assign
 from tests.factories import StoreFactory, make_orders
 from tests.pickups.test_api_orders import ORDERS, new_order
 
@@ -63,3 +65,47 @@ def test_simultaneous_ready_clicks_move_the_order_once():
 
     assert sorted(statuses) == [200] + [409] * (THREADS - 1)
     assert OrderEvent.objects.filter(order=order, type="order.ready").count() == 1
+
+
+def test_the_missed_sweep_skips_an_order_another_transaction_holds_and_takes_it_next_time(monday_morning):
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from common.actors import SYSTEM
+    from pickups.models import PickupWindow
+    from pickups.services import orders_transition
+    from pickups.windows import windows_missed
+    from tests.factories import WindowFactory
+
+    store = StoreFactory()
+    window = WindowFactory(site=store.site, starts_at=timezone.now() + timedelta(minutes=90))
+    held, free = make_orders(store, 2)
+    orders_transition(orders=[held, free], to=Order.Status.READY, actor=SYSTEM)
+    orders_assign(now=timezone.now())
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():  # like a cancellation in progress: the order row is locked
+        try:
+            with transaction.atomic():
+                Order.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(timeout=30)
+    after_start = window.starts_at + timedelta(minutes=1)
+    try:
+        assert windows_missed(now=after_start) == [window]  # did not wait for the held order
+    finally:
+        release.set()
+        holder.join()
+
+    assert Order.objects.get(pk=free.pk).events.filter(type="order.pickup_missed").exists()
+    assert Order.objects.get(pk=held.pk).status == "scheduled"
+    windows_missed(now=after_start)
+    assert Order.objects.get(pk=held.pk).events.filter(type="order.pickup_missed").exists()
+    assert PickupWindow.objects.get(pk=window.pk).booked_packages == 0

@@ -201,6 +201,23 @@ class TestAssignment:
         assert small == large
 
 
+def test_orders_that_cannot_be_placed_cost_no_query_each(store, traveller, django_capture_on_commit_callbacks):
+    UserFactory(username="ops", email="ops@program.example", is_staff=True)
+    windows_plan()
+    PickupWindow.objects.update(capacity_packages=0)
+    ready(store, 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        few = _queries(orders_assign)
+    Order.objects.update(not_scheduled_reason="")
+    ready(store, 45)
+    with django_capture_on_commit_callbacks(execute=True):
+        many = _queries(orders_assign)
+
+    assert few == many
+    assert len(mail.outbox) == 2  # one email a run, listing the orders
+    assert "50 ready orders without a pickup window" in mail.outbox[1].subject
+
+
 def _queries(call):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
