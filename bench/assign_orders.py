@@ -17,6 +17,7 @@ import random
 import subprocess
 import sys
 import tracemalloc
+from collections import deque
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -32,18 +33,18 @@ import django
 
 django.setup()
 
-import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, Sum
 from django.test.utils import CaptureQueriesContext
+from psycopg import connect, sql
 
 from common.distance import miles_between
 from merchants.models import Merchant, OpeningHours, Site, Store
 from pickups.models import Order, Package, PickupWindow
 from pickups.services import CODE_ALPHABET
-from pickups.windows import orders_assign, windows_plan
+from pickups.windows import Assignment, orders_assign, windows_plan
 
 # Monday 2027-01-04, 08:00 in Chandler (UTC-7 all year: Arizona has no DST), as in the tests.
 NOW = datetime(2027, 1, 4, 15, 0, tzinfo=UTC)
@@ -57,6 +58,7 @@ BATCH = 5000
 
 def main() -> int:
     args = parse_args()
+    code = revision()  # now, as the code under test may be committed over while this runs
     prepare_database()
 
     started = perf_counter()
@@ -67,6 +69,7 @@ def main() -> int:
     # 1. Time and queries. Capturing costs little (a copy of each statement's text); tracemalloc would
     # slow the Python side down severalfold, so memory gets a run of its own (3).
     settle()
+    connection.queries_log = deque()  # CaptureQueriesContext reads this log, which by default keeps 9,000 queries
     with CaptureQueriesContext(connection) as captured:
         started = perf_counter()
         result = orders_assign(now=NOW)
@@ -99,7 +102,7 @@ def main() -> int:
         "bulk_update_seconds": round(bulk_update_seconds, 3),
         "ratio": round(seconds / bulk_update_seconds, 1),
     }
-    report(numbers, windows, setup_seconds, captured.captured_queries, problems)
+    report(numbers, code, windows, setup_seconds, captured.captured_queries, problems)
     print(json.dumps(numbers))
     return 1 if problems else 0
 
@@ -127,9 +130,9 @@ def prepare_database() -> None:
     if "bench" not in db["NAME"]:
         sys.exit(f"The benchmark empties its database; {db['NAME']!r} does not look like a bench database.")
     server = {"host": db["HOST"], "port": db["PORT"] or 5432, "user": db["USER"], "password": db["PASSWORD"]}
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+    with connect(dbname="postgres", autocommit=True, **server) as admin:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
-            admin.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(db["NAME"])))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
     call_command("migrate", interactive=False, verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
 
@@ -247,7 +250,7 @@ def settle() -> None:
         cursor.execute(f"VACUUM ANALYZE {tables}")
 
 
-def verify(result, order_ids: list[int], packages: int) -> list[str]:
+def verify(result: Assignment, order_ids: list[int], packages: int) -> list[str]:
     """What must hold after assigning every order; returns what does not."""
     problems = []
     if result.unscheduled or len(result.scheduled) != len(order_ids):
@@ -266,7 +269,7 @@ def verify(result, order_ids: list[int], packages: int) -> list[str]:
     return problems
 
 
-def report(numbers, windows, setup_seconds, queries, problems) -> None:
+def report(numbers, code, windows, setup_seconds, queries, problems) -> None:
     sql_seconds = sum(float(query["time"]) for query in queries)
     slowest = sorted(queries, key=lambda query: float(query["time"]), reverse=True)[:3]
     with connection.cursor() as cursor:
@@ -276,7 +279,7 @@ def report(numbers, windows, setup_seconds, queries, problems) -> None:
         f"orders_assign: {numbers['sites']:,} sites x {numbers['orders'] // numbers['sites']:,} ready orders "
         f"= {numbers['orders']:,} orders of 1 package, {windows:,} windows planned (setup {setup_seconds:.1f} s)"
     )
-    print(f"  code {revision()}, PostgreSQL {server} (jit {jit}), Python {sys.version.split()[0]}")
+    print(f"  code {code}, PostgreSQL {server} (jit {jit}), Python {sys.version.split()[0]}")
     print(f"  assignment         {numbers['seconds']:9.2f} s   {numbers['orders_per_second']:,.0f} orders/s")
     print(f"  SQL queries        {numbers['queries']:9,}     {sql_seconds:.2f} s of it waiting on execute()")
     print(f"  peak Python memory {numbers['peak_mib']:9,.1f} MiB (tracemalloc, in a run of its own)")

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from .models import Order, OrderEvent, OrderImport, Package, PickupWindow
@@ -31,25 +32,30 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ["external_id", "tracking_code", "merchant", "store", "status", "service_level", "created_at"]
     list_filter = ["status", "service_level", "store__site", "created_at"]
     search_fields = ["external_id", "tracking_code", "customer_name", "merchant__display_name"]
-    list_select_related = ["merchant", "store"]
-    # Status moves only through the services (portal, API, workers), which write the ledger.
-    readonly_fields = [
-        "status",
-        "tracking_code",
-        "ready_at",
-        "pickup_window",
-        "not_scheduled_reason",
-        "cancelled_at",
-        "cancel_reason",
-        "distance_miles",
-        "created_by",
-    ]
-    raw_id_fields = ["merchant", "store"]
+    list_select_related = ["merchant", "store__site"]
+    # Orders change only through the services (portal, API, workers), which check the rules and
+    # write the ledger; here admins read them and may add a note.
+    readonly_fields = [field.name for field in Order._meta.fields if field.name != "notes"]
     inlines = [PackageInline, OrderEventInline]
+
+
+class PickupWindowForm(forms.ModelForm):
+    class Meta:
+        model = PickupWindow
+        fields = ["site", "local_date", "starts_at", "ends_at", "capacity_packages", "at_risk"]
+
+    def clean_capacity_packages(self):
+        capacity = self.cleaned_data["capacity_packages"]
+        if self.instance.pk and capacity < self.instance.booked_packages:
+            raise forms.ValidationError(
+                f"{self.instance.booked_packages} packages are already booked; the capacity cannot be lower."
+            )
+        return capacity
 
 
 @admin.register(PickupWindow)
 class PickupWindowAdmin(admin.ModelAdmin):
+    form = PickupWindowForm
     list_display = [
         "site",
         "local_date",

@@ -66,6 +66,8 @@ def quote_create(
         eligible=window is not None,
         reason=reason,
         window=window,
-        promised_date=scheduling.local_date(window.ends_at, destination.timezone) if window else None,
+        promised_date=scheduling.promised_delivery_day(pickup_ends_at=window.ends_at, customer_tz=destination.timezone)
+        if window
+        else None,
         expires_at=now + QUOTE_LIFETIME,
     )

@@ -118,6 +118,6 @@ def pickup_deadline(
     return Promise(first, following[0])
 
 
-def promised_delivery_day(*, pickup_slot: Slot, customer_tz: str) -> date:
-    """Delivered the same day as the pickup, in the customer's local calendar."""
-    return local_date(pickup_slot.ends_at, customer_tz)
+def promised_delivery_day(*, pickup_ends_at: datetime, customer_tz: str) -> date:
+    """Delivered the day of the pickup, as the customer's calendar reads it."""
+    return local_date(pickup_ends_at, customer_tz)

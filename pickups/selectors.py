@@ -1,7 +1,7 @@
 """Tenant-scoped reads of orders: every order a view touches is fetched here."""
 
 import zoneinfo
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import or_
 
@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from common.timezones import local_today
-from merchants.models import Merchant, Store
+from merchants.models import Merchant, Site, Store
 
 from .models import Order, OrderEvent, OrderImport, PickupWindow
 
@@ -49,23 +49,29 @@ def order_for_tracking(tracking_code: str) -> Order:
 
 def order_counts_today(merchant: Merchant, stores: list[Store]) -> dict[str, int]:
     """Orders created today, by status, where "today" is each store's own local day. One query."""
-    by_zone = {}
-    for store in stores:
-        by_zone.setdefault(store.site.timezone, []).append(store.pk)
-    if not by_zone:
+    zones = {store.site.timezone for store in stores}
+    if not zones:
         return {}
-    today = reduce(or_, (Q(store__in=ids, created_at__range=_local_day_range(zone)) for zone, ids in by_zone.items()))
+    today = reduce(or_, (_local_days(zone, local_today(zone), local_today(zone)) for zone in zones))
     rows = Order.objects.filter(today, merchant=merchant).values("status").annotate(count=Count("id"))
     return {row["status"]: row["count"] for row in rows}
 
 
-def _local_day_range(zone_name: str) -> tuple[datetime, datetime]:
-    """Today in that zone, as aware instants from local midnight to just before the next one."""
+def orders_created(orders: QuerySet[Order], *, after: date | None, before: date | None) -> QuerySet[Order]:
+    """Orders created from `after` to `before` (inclusive), each day being the store's local day."""
+    zones = Site.objects.filter(stores__in=orders.values("store")).values_list("timezone", flat=True).distinct()
+    return orders.filter(reduce(or_, (_local_days(zone, after, before) for zone in zones), Q(pk__in=[])))
+
+
+def _local_days(zone_name: str, first: date | None, last: date | None) -> Q:
+    """Orders of stores in that zone created between local midnight of `first` and the end of `last`."""
     zone = zoneinfo.ZoneInfo(zone_name)
-    day = local_today(zone_name)
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return start, end - timedelta(microseconds=1)
+    condition = Q(store__site__timezone=zone_name)
+    if first is not None:
+        condition &= Q(created_at__gte=datetime.combine(first, time(0), tzinfo=zone))
+    if last is not None:
+        condition &= Q(created_at__lt=datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone))
+    return condition
 
 
 def order_import_for_merchant(*, merchant: Merchant, pk: int) -> OrderImport:

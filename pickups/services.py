@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from common.actors import Actor
@@ -274,9 +274,11 @@ def order_import_run(*, import_id: int) -> OrderImport:
     locks the import row and re-checks its status before creating anything.
     """
     job = OrderImport.objects.select_related("merchant", "created_by").get(pk=import_id)
-    if job.is_finished:
-        return job
-    OrderImport.objects.filter(pk=job.pk).update(status=OrderImport.Status.RUNNING, checked_rows=0)
+    unfinished = OrderImport.objects.filter(
+        pk=job.pk, status__in=[OrderImport.Status.QUEUED, OrderImport.Status.RUNNING]
+    )
+    if not unfinished.update(status=OrderImport.Status.RUNNING, checked_rows=0, started_at=timezone.now()):
+        return job  # finished already
     drafts, problems = check_rows(
         merchant=job.merchant,
         text=job.content,
@@ -305,14 +307,12 @@ def order_import_run(*, import_id: int) -> OrderImport:
     return job
 
 
-# Longer than the task time limit: a running import older than this lost its worker.
+# Longer than the task time limit: an import queued or running for longer lost its task or worker.
 IMPORT_STUCK_AFTER = timedelta(minutes=5)
 
 
 def order_imports_stuck() -> list[int]:
-    return list(
-        OrderImport.objects.filter(
-            status__in=[OrderImport.Status.QUEUED, OrderImport.Status.RUNNING],
-            created_at__lt=timezone.now() - IMPORT_STUCK_AFTER,
-        ).values_list("pk", flat=True)
-    )
+    cutoff = timezone.now() - IMPORT_STUCK_AFTER
+    never_started = Q(status=OrderImport.Status.QUEUED, created_at__lt=cutoff)
+    worker_lost = Q(status=OrderImport.Status.RUNNING, started_at__lt=cutoff)
+    return list(OrderImport.objects.filter(never_started | worker_lost).values_list("pk", flat=True))

@@ -11,10 +11,11 @@ def import_orders(*, import_id: int) -> None:
 
 @shared_task
 def resume_stuck_imports() -> int:
-    """Run imports whose task was lost (broker down at upload) or whose worker died."""
+    """Queue again the imports whose task was lost (broker down at upload) or whose worker died;
+    each runs as its own task, with its own time limit."""
     stuck = order_imports_stuck()
     for import_id in stuck:
-        order_import_run(import_id=import_id)
+        import_orders.delay(import_id=import_id)
     return len(stuck)
 
 

@@ -1,6 +1,7 @@
 import itertools
 from datetime import time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import factory
 from django.contrib.auth import get_user_model
@@ -135,7 +136,7 @@ class WindowFactory(factory.django.DjangoModelFactory):
         model = "pickups.PickupWindow"
 
     site = factory.SubFactory(SiteFactory)
-    local_date = factory.LazyAttribute(lambda w: w.starts_at.date())
+    local_date = factory.LazyAttribute(lambda w: w.starts_at.astimezone(ZoneInfo(w.site.timezone)).date())
     starts_at = factory.LazyFunction(lambda: _now() + timedelta(hours=3))
     ends_at = factory.LazyAttribute(lambda w: w.starts_at + timedelta(hours=2))
     capacity_packages = 60

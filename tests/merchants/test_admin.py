@@ -111,3 +111,32 @@ def test_the_admin_hides_a_pending_one_time_link(admin_client):
     page = admin_client.get(reverse("admin:notifications_notification_change", args=[notification.pk]))
 
     assert "SECRET-TOKEN" not in page.content.decode() and "Hidden" in page.content.decode()
+
+
+def test_a_window_capacity_below_its_bookings_is_refused(admin_client):
+    from tests.factories import WindowFactory
+
+    window = WindowFactory(booked_packages=10)
+    url = reverse("admin:pickups_pickupwindow_change", args=[window.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields} | {"capacity_packages": 5}
+    data["starts_at_0"], data["starts_at_1"] = window.starts_at.date(), window.starts_at.time()
+    data["ends_at_0"], data["ends_at_1"] = window.ends_at.date(), window.ends_at.time()
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert "10 packages are already booked" in response.content.decode()
+    window.refresh_from_db()
+    assert window.capacity_packages == 60
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_the_order_admin_list_runs_a_constant_number_of_queries(admin_client, count, django_assert_num_queries):
+    from tests.factories import make_orders
+
+    for _ in range(count):
+        make_orders(StoreFactory())
+
+    with django_assert_num_queries(6):
+        assert admin_client.get(reverse("admin:pickups_order_changelist")).status_code == 200

@@ -366,3 +366,20 @@ def test_bulk_actions_ignore_ids_that_are_not_numbers(owner_client, store):
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == "ready"
+
+
+def test_created_dates_are_the_stores_local_days(api, store):
+    import zoneinfo
+    from datetime import datetime
+
+    import time_machine
+
+    # 18:00 on Monday Jan 4 in Chandler is 01:00 on Tuesday Jan 5 in UTC
+    with time_machine.travel(datetime(2027, 1, 4, 18, 0, tzinfo=zoneinfo.ZoneInfo("America/Phoenix"))):
+        [order] = make_orders(store)
+
+    def ids(**params):
+        return [o["id"] for o in api.get(ORDERS, params).json()["results"]]
+
+    assert ids(created_after="2027-01-04", created_before="2027-01-04") == [order.pk]
+    assert ids(created_after="2027-01-05") == []

@@ -1,6 +1,6 @@
 """Delivery promises at checkout, before an order exists, and orders that honour them."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
 import pytest
 import time_machine
@@ -109,8 +109,9 @@ def test_anonymous_is_401(store):
 
 def test_an_order_made_with_the_quote_gets_the_quoted_window(api, store):
     quote = ask(api, store).json()
-    # an earlier window opens up after the quote; the order still keeps the quoted one
-    WindowFactory(site=store.site, starts_at=datetime(2027, 1, 4, 18, 0, tzinfo=UTC), local_date=date(2027, 1, 4))
+    # an earlier window (11:30 local, after the hour's lead time) opens up after the quote
+    earlier = WindowFactory(site=store.site, starts_at=datetime(2027, 1, 4, 18, 30, tzinfo=UTC))
+    assert earlier.starts_at < datetime.fromisoformat(quote["earliest_pickup"]["starts_at"])
 
     order = api.post("/api/v1/orders/", new_order(store, quote=quote["id"]), format="json").json()
     api.post(f"/api/v1/orders/{order['id']}/ready/")
@@ -136,3 +137,13 @@ def test_a_quote_for_another_store_or_service_is_refused(api, store):
 
     assert response.status_code == 400 and "another store or service level" in response.json()["quote"][0]
     assert not Order.objects.exists()
+
+
+def test_without_a_quote_the_earlier_window_is_taken(api, store):
+    WindowFactory(site=store.site, starts_at=datetime(2027, 1, 4, 18, 30, tzinfo=UTC))
+
+    order = api.post("/api/v1/orders/", new_order(store), format="json").json()
+    api.post(f"/api/v1/orders/{order['id']}/ready/")
+    orders_assign()
+
+    assert Order.objects.get(pk=order["id"]).pickup_window.starts_at == datetime(2027, 1, 4, 18, 30, tzinfo=UTC)
