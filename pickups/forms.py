@@ -2,7 +2,7 @@ from django import forms
 
 from merchants.models import Store
 
-from .intake import OrderDraft, PackageDraft
+from .intake import ORDER_FIELDS, OrderDraft, PackageDraft
 from .models import MAX_PACKAGES, Order, Package
 
 
@@ -14,22 +14,7 @@ class OrderForm(forms.ModelForm):
 
     class Meta:
         model = Order
-        fields = [
-            "store",
-            "external_id",
-            "service_level",
-            "customer_name",
-            "customer_phone",
-            "customer_email",
-            "address_line1",
-            "address_line2",
-            "city",
-            "state",
-            "postal_code",
-            "latitude",
-            "longitude",
-            "notes",
-        ]
+        fields = ORDER_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, merchant, **kwargs):

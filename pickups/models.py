@@ -188,6 +188,18 @@ class Quote(models.Model):
         return f"Quote {self.pk} for {self.store}"
 
 
+def _side(label: str) -> models.DecimalField:
+    """A package dimension in inches; optional, but the intake rules want all three or none."""
+    return models.DecimalField(
+        label,
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_PACKAGE_SIDE_IN)],
+    )
+
+
 class Package(models.Model):
     """One parcel of an order, with its own label and barcode."""
 
@@ -200,30 +212,9 @@ class Package(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PACKAGE_WEIGHT_LB)],
     )
-    length_in = models.DecimalField(
-        "length (in)",
-        max_digits=5,
-        decimal_places=1,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_PACKAGE_SIDE_IN)],
-    )
-    width_in = models.DecimalField(
-        "width (in)",
-        max_digits=5,
-        decimal_places=1,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_PACKAGE_SIDE_IN)],
-    )
-    height_in = models.DecimalField(
-        "height (in)",
-        max_digits=5,
-        decimal_places=1,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_PACKAGE_SIDE_IN)],
-    )
+    length_in = _side("length (in)")
+    width_in = _side("width (in)")
+    height_in = _side("height (in)")
 
     class Meta:
         ordering = ["order", "sequence"]

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from pickups.intake import OrderDraft, PackageDraft
+from pickups.intake import ORDER_FIELDS, OrderDraft, PackageDraft
 from pickups.models import Order, OrderEvent, Package, PickupWindow, Quote
 
 MAX_ID = 2**63 - 1  # the largest primary key a database holds; larger ids are input errors, not 500s
@@ -99,23 +99,10 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = [
             "id",
-            "external_id",
             "status",
-            "service_level",
             "tracking_code",
-            "store",
-            "customer_name",
-            "customer_phone",
-            "customer_email",
-            "address_line1",
-            "address_line2",
-            "city",
-            "state",
-            "postal_code",
-            "latitude",
-            "longitude",
+            *ORDER_FIELDS,
             "distance_miles",
-            "notes",
             "packages",
             "created_at",
             "ready_at",
