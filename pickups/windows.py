@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 
 from common.actors import SYSTEM
@@ -19,7 +19,7 @@ from merchants.services import program_admin_emails
 from notifications.services import notification_email
 
 from . import scheduling
-from .models import Order, PickupWindow
+from .models import Order, Package, PickupWindow
 from .services import order_move, orders_save
 
 PLAN_DAYS = 7
@@ -96,59 +96,91 @@ class Assignment:
     unscheduled: list[Order] = field(default_factory=list)
     newly_unscheduled: list[Order] = field(default_factory=list)  # their reason is new: saved and alerted
 
+    def add(self, other: "Assignment") -> None:
+        self.scheduled += other.scheduled
+        self.unscheduled += other.unscheduled
+        self.newly_unscheduled += other.newly_unscheduled
+
+
+# Sites handled per transaction: bounds how long rows stay locked and how much a run holds in memory.
+SITES_PER_BATCH = 50
+
 
 def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = None) -> Assignment:
     """Put ready orders into the earliest window at their site that keeps their promise.
 
     A window qualifies if it starts after now + PICKUP_LEAD_MINUTES, the order's store is open
-    throughout it, it has room for all the order's packages, and it falls on or before the last
-    day the service level allows. Orders and windows are locked, so concurrent workers never
-    book a window over capacity or an order twice; the queries grow with sites, not orders.
+    throughout it, it has room for all the order's packages, and it falls within the days the
+    service level allows. Sites are handled in batches, in site order, one transaction each:
+    their ready orders are locked (SKIP LOCKED: another worker's are left to it) and their
+    windows locked, so concurrent workers never book a window over capacity or an order twice,
+    and the queries grow with sites and windows used, not with orders.
     """
     now = now or timezone.now()
+    ready = Order.objects.filter(status=Order.Status.READY)
+    if order_ids is not None:
+        ready = ready.filter(pk__in=order_ids)
+    site_ids = sorted(set(ready.values_list("store__site_id", flat=True)))
     result = Assignment()
-    with transaction.atomic():
-        orders = Order.objects.filter(status=Order.Status.READY)
-        if order_ids is not None:
-            orders = orders.filter(pk__in=order_ids)
-        locked = list(
-            orders.select_for_update(skip_locked=True, of=("self",))
-            .select_related("store__site", "quote", "merchant")
-            .prefetch_related("packages", "store__opening_hours", "store__closures")
-            .order_by("ready_at", "pk")
-        )
-        by_site: dict[int, list[Order]] = {}
-        for order in locked:
-            by_site.setdefault(order.store.site_id, []).append(order)
-        events, changed_windows = [], {}
-        for orders_at_site in by_site.values():
-            _assign_site(orders_at_site, now, result, events, changed_windows)
-        PickupWindow.objects.bulk_update(changed_windows.values(), ["booked_packages"])
-        orders_save(result.scheduled, events)
-        _save_reasons(result.newly_unscheduled)
+    for start in range(0, len(site_ids), SITES_PER_BATCH):
+        batch = site_ids[start : start + SITES_PER_BATCH]
+        result.add(_assign_sites(ready.filter(store__site_id__in=batch), now))
     return result
 
 
-def _assign_site(orders, now, result, events, changed_windows):
+@transaction.atomic
+def _assign_sites(ready, now: datetime) -> Assignment:
+    orders = list(
+        ready.select_for_update(skip_locked=True, of=("self",))
+        .select_related("quote", "merchant")
+        .order_by("ready_at", "pk")
+    )
+    sizes = dict(
+        Package.objects.filter(order__in=[order.pk for order in orders])
+        .values("order")
+        .annotate(count=Count("pk"))
+        .values_list("order", "count")
+    )
+    stores = {
+        store.pk: store
+        for store in Store.objects.filter(pk__in={order.store_id for order in orders})
+        .select_related("site")
+        .prefetch_related("opening_hours", "closures")
+    }
+    calendars = {pk: calendar_of(store) for pk, store in stores.items()}
+    by_site: dict[int, list[Order]] = {}
+    for order in orders:
+        order.store = stores[order.store_id]
+        by_site.setdefault(order.store.site_id, []).append(order)
+    result, events, changed_windows = Assignment(), [], {}
+    for site_id in sorted(by_site):  # windows are locked site by site, always in the same order
+        _assign_site(by_site[site_id], calendars, sizes, now, result, events, changed_windows)
+    for window in changed_windows.values():
+        PickupWindow.objects.filter(pk=window.pk).update(booked_packages=window.booked_packages)
+    orders_save(result.scheduled, events)
+    _save_reasons(result.newly_unscheduled)
+    return result
+
+
+def _assign_site(orders, calendars, sizes, now, result, events, changed_windows):
     site = orders[0].store.site
-    calendars = {order.store_id: calendar_of(order.store) for order in orders}
     today = scheduling.local_date(now, site.timezone)
     promises = {order.pk: _promise(order, calendars[order.store_id], now, today) for order in orders}
     last_day = max((p.last_day for p in promises.values() if p.last_day), default=None)
     windows = list(windows_open_to_orders(site, now, last_day).select_for_update()) if last_day else []
+    fitting = {}  # the windows that keep a promise at a store, worked out once per store and promise
     for order in orders:
-        window, reason = choose_window(
-            windows,
-            store=order.store,
-            calendar=calendars[order.store_id],
-            promise=promises[order.pk],
-            size=len(order.packages.all()),
-            preferred=order.quote.window_id if order.quote_id else None,
-        )
+        promise, size = promises[order.pk], sizes.get(order.pk, 0)
+        key = (order.store_id, promise)
+        if key not in fitting:
+            fitting[key] = fitting_windows(
+                windows, store=order.store, calendar=calendars[order.store_id], promise=promise
+            )
+        window = pick_window(fitting[key], size=size, preferred=order.quote.window_id if order.quote_id else None)
         if window is None:
-            _leave_ready(order, reason, result)
+            _leave_ready(order, _why_not(order.store, promise, fitting[key]), result)
             continue
-        window.booked_packages += len(order.packages.all())
+        window.booked_packages += size
         changed_windows[window.pk] = window
         order.pickup_window, order.not_scheduled_reason = window, ""
         details = {"window": window.pk, "starts_at": window.starts_at.isoformat(), "site": site.name}
@@ -186,18 +218,26 @@ def windows_open_to_orders(site: Site, now: datetime, last_day):
 
 
 def choose_window(windows, *, store, calendar, promise, size, preferred=None) -> tuple[PickupWindow | None, str]:
-    """The earliest window (the preferred one first, e.g. a quoted one) that keeps the promise, lies
-    within the store's hours and has room for `size` packages; else None and why, in words."""
-    fits = [
+    """The window for `size` packages (see `pick_window`), or None and why, in words."""
+    fits = fitting_windows(windows, store=store, calendar=calendar, promise=promise)
+    window = pick_window(fits, size=size, preferred=preferred)
+    return window, "" if window else _why_not(store, promise, fits)
+
+
+def fitting_windows(windows, *, store, calendar, promise) -> list[PickupWindow]:
+    """The windows, in time order, that keep the promise and lie within the store's hours."""
+    return [
         window
         for window in windows
         if promise.allows(window.local_date)
         and scheduling.store_open_during(calendar, _slot(window), store.site.timezone)
     ]
-    roomy = sorted((w for w in fits if w.free_packages >= size), key=lambda w: w.pk != preferred)
-    if roomy:
-        return roomy[0], ""
-    return None, _why_not(store, promise, fits)
+
+
+def pick_window(fits: list[PickupWindow], *, size: int, preferred: int | None = None) -> PickupWindow | None:
+    """The preferred window (a quoted one) if it has room for `size` packages, else the earliest that does."""
+    roomy = [window for window in fits if window.free_packages >= size]
+    return next((window for window in roomy if window.pk == preferred), roomy[0] if roomy else None)
 
 
 def _slot(window: PickupWindow) -> scheduling.Slot:
