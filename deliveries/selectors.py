@@ -32,11 +32,14 @@ def offer_for_driver(*, driver: Driver, pk: int) -> Offer:
 
 
 def windows_for_driver(driver: Driver) -> QuerySet[PickupWindow]:
-    """The driver's accepted and started windows, with each order, its store and its packages."""
+    """The driver's accepted and started windows, with their manifests."""
+    return driver_windows(driver).filter(status__in=[PickupWindow.Status.ACCEPTED, PickupWindow.Status.IN_PROGRESS])
+
+
+def driver_windows(driver: Driver) -> QuerySet[PickupWindow]:
+    """Every window the driver took, with each order still on board, its store and its packages."""
     return (
-        PickupWindow.objects.filter(
-            driver=driver, status__in=[PickupWindow.Status.ACCEPTED, PickupWindow.Status.IN_PROGRESS]
-        )
+        PickupWindow.objects.filter(driver=driver)
         .select_related("site")
         .prefetch_related(
             Prefetch(

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -15,8 +16,8 @@ from common.errors import TransitionError
 from merchants.services import program_admin_emails
 from notifications.models import Notification
 from notifications.services import notification_email, notify
-from pickups.models import PickupWindow
-from pickups.services import orders_note
+from pickups.models import Order, PickupWindow
+from pickups.services import order_move, orders_note, orders_save
 
 from .models import Driver, Offer
 
@@ -220,3 +221,61 @@ def window_arrive(*, window: PickupWindow, driver: Driver, location: tuple | Non
     )
     window.refresh_from_db()
     return window
+
+
+@dataclass(frozen=True)
+class PickupResult:
+    picked_up: list  # orders now picked up
+    incomplete: dict  # tracking code -> label codes still to scan
+    completed: bool  # nothing is left to collect: the window is done
+
+
+@transaction.atomic
+def window_pickup(
+    *, window: PickupWindow, driver: Driver, label_codes: list[str], location: tuple | None = None
+) -> PickupResult:
+    """The merchant hands parcels to the driver, proven by scanning each package's label.
+
+    An order is picked up once every one of its labels is scanned (a partly scanned order stays
+    with the store); when none is left to collect, the window is completed. A label that is not
+    in this pickup is refused, nothing moved.
+    """
+    # Orders before their window, as a cancellation locks them, so the two never deadlock.
+    orders = list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(pickup_window=window, status=Order.Status.SCHEDULED)
+        .prefetch_related("packages")
+        .order_by("pk")
+    )
+    window = PickupWindow.objects.select_for_update().get(pk=window.pk)
+    if window.driver_id != driver.pk or window.status != PickupWindow.Status.IN_PROGRESS:
+        raise TransitionError("Check in at the site before you collect parcels.")
+    scanned = {code.strip().upper() for code in label_codes if code.strip()}
+    known = {package.label_code for order in orders for package in order.packages.all()}
+    if unknown := sorted(scanned - known):
+        raise ValidationError({"label_codes": [f"Not in this pickup: {', '.join(unknown)}."]})
+    complete = [order for order in orders if {p.label_code for p in order.packages.all()} <= scanned]
+    incomplete = {
+        order.tracking_code: sorted({p.label_code for p in order.packages.all()} - scanned)
+        for order in orders
+        if order not in complete and scanned & {p.label_code for p in order.packages.all()}
+    }
+    now = timezone.now()
+    actor = Actor.of_user(driver.user)
+    events = [
+        order_move(
+            order,
+            to=Order.Status.PICKED_UP,
+            actor=actor,
+            at=now,
+            location=location,
+            details={"window": window.pk, "labels": sorted(p.label_code for p in order.packages.all())},
+        )
+        for order in complete
+    ]
+    orders_save(complete, events)
+    completed = len(complete) == len(orders)
+    if completed:
+        window.status, window.completed_at = PickupWindow.Status.COMPLETED, now
+        window.save(update_fields=["status", "completed_at"])
+    return PickupResult(picked_up=complete, incomplete=incomplete, completed=completed)

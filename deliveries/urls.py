@@ -8,4 +8,5 @@ urlpatterns = [
     path("offers/<int:pk>/decline/", views.offer_decline, name="driver_offer_decline"),
     path("windows/<int:pk>/", views.driver_window, name="driver_window"),
     path("windows/<int:pk>/arrive/", views.window_arrive, name="driver_window_arrive"),
+    path("windows/<int:pk>/pickup/", views.window_pickup, name="driver_window_pickup"),
 ]

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -60,4 +61,26 @@ def window_arrive(request, pk):
         messages.error(request, str(error))
     else:
         messages.success(request, "Checked in. The stores know you are here.")
+    return redirect("driver_window", pk=window.pk)
+
+
+@require_POST
+@driver_required
+def window_pickup(request, pk):
+    """The manifest's checkboxes: the labels the driver scanned or checked off."""
+    window = selectors.window_for_driver(driver=request.driver, pk=pk)
+    try:
+        result = services.window_pickup(
+            window=window, driver=request.driver, label_codes=request.POST.getlist("label_codes")
+        )
+    except TransitionError as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{len(result.picked_up)} order(s) picked up.")
+        for tracking_code, missing in result.incomplete.items():
+            messages.warning(request, f"{tracking_code}: still to collect {', '.join(missing)}.")
+        if result.completed:
+            return redirect("driver_home")
     return redirect("driver_window", pk=window.pk)

@@ -126,3 +126,12 @@ class WindowSerializer(LocalTimesMixin, serializers.ModelSerializer):
 class ArriveSerializer(serializers.Serializer):
     latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
     longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+
+
+class PickupSerializer(ArriveSerializer):
+    label_codes = serializers.ListField(
+        child=serializers.CharField(max_length=24),
+        min_length=1,
+        max_length=500,
+        help_text="Every package label scanned at the stores.",
+    )

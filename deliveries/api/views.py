@@ -1,3 +1,4 @@
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from knox.views import LoginView
@@ -17,6 +18,7 @@ from .serializers import (
     DriverLoginSerializer,
     DriverTokenSerializer,
     OfferSerializer,
+    PickupSerializer,
     WindowSerializer,
 )
 
@@ -74,7 +76,10 @@ class DriverWindowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     queryset = PickupWindow.objects.none()  # for the schema; get_queryset scopes to the caller
 
     def get_queryset(self):
-        return selectors.windows_for_driver(self.request.driver).filter(ends_at__gt=timezone.now())
+        """Upcoming ones, and one in progress even if the driver stays past its end."""
+        return selectors.windows_for_driver(self.request.driver).filter(
+            Q(ends_at__gt=timezone.now()) | Q(status=PickupWindow.Status.IN_PROGRESS)
+        )
 
     @extend_schema(request=ArriveSerializer, responses={200: WindowSerializer})
     @action(detail=True, methods=["post"])
@@ -87,3 +92,24 @@ class DriverWindowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             window=self.get_object(), driver=request.driver, location=location if None not in location else None
         )
         return Response(WindowSerializer(self.get_object()).data)
+
+    @extend_schema(request=PickupSerializer, responses={200: WindowSerializer})
+    @action(detail=True, methods=["post"])
+    def pickup(self, request, pk):
+        """Hand-off from the stores: scan every label; fully scanned orders are picked up."""
+        body = PickupSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        location = (body.validated_data.get("latitude"), body.validated_data.get("longitude"))
+        result = services.window_pickup(
+            window=self.get_object(),
+            driver=request.driver,
+            label_codes=body.validated_data["label_codes"],
+            location=location if None not in location else None,
+        )
+        return Response(
+            {
+                "picked_up": [order.tracking_code for order in result.picked_up],
+                "incomplete": result.incomplete,
+                "window": WindowSerializer(selectors.driver_windows(request.driver).get(pk=pk)).data,
+            }
+        )

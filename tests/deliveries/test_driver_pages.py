@@ -93,3 +93,21 @@ def test_the_driver_home_runs_a_constant_number_of_queries(
     # session, user, driver, offers with sites and stops, windows (none yet), in-app messages
     with django_assert_num_queries(6):
         assert client.get(reverse("driver_home")).status_code == 200
+
+
+def test_collecting_parcels_from_the_manifest(driver_client, driver, window):
+    [offer] = window_offer_wave(window_id=window.pk, now=timezone.now())
+    offer_accept(offer=offer, driver=driver)
+    driver_client.post(reverse("driver_window_arrive", args=[window.pk]))
+    labels = [p.label_code for p in window.orders.get().packages.all()]
+
+    page = driver_client.get(reverse("driver_window", args=[window.pk])).content.decode()
+    response = driver_client.post(
+        reverse("driver_window_pickup", args=[window.pk]), {"label_codes": labels}, follow=True
+    )
+
+    assert all(f'value="{code}"' in page for code in labels)
+    assert response.redirect_chain[-1][0] == reverse("driver_home") and response.status_code == 200
+    assert "1 order(s) picked up" in response.content.decode()
+    window.refresh_from_db()
+    assert window.status == "completed"
