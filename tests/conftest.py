@@ -59,14 +59,21 @@ def password():
 def celery_worker(transactional_db):
     """A real Celery worker, in a thread of this process, consuming from the real broker (Redis)."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from config.celery import app
 
+    def close_connections(**kwargs):  # in the worker's thread, so the test database can be dropped
+        connections.close_all()
+
     app.conf.task_always_eager = False
+    task_postrun.connect(close_connections, weak=False)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
             yield worker
     finally:
+        task_postrun.disconnect(close_connections)
         app.conf.task_always_eager = True
 
 
