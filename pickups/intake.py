@@ -33,7 +33,6 @@ ORDER_FIELDS = [
     "longitude",
     "notes",
 ]
-PACKAGE_FIELDS = ["weight_lb", "length_in", "width_in", "height_in"]
 
 
 @dataclass
