@@ -54,6 +54,10 @@ app.conf.beat_schedule = {
         "task": "pickups.tasks.sweep_missed_windows",
         "schedule": crontab(minute="*"),
     },
+    "pickups-end-forgotten-visits": {
+        "task": "pickups.tasks.end_forgotten_visits",
+        "schedule": crontab(minute="*/5"),
+    },
     "deliveries-offer-windows": {
         "task": "deliveries.tasks.offer_windows",
         "schedule": crontab(minute="*"),

@@ -63,6 +63,7 @@ class OfferStatus(models.TextChoices):
     DECLINED = "declined", "Declined"
     EXPIRED = "expired", "Expired"
     WITHDRAWN = "withdrawn", "Withdrawn"
+    RELEASED = "released", "Given back"
 
 
 class Offer(models.Model):

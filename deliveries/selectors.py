@@ -1,9 +1,12 @@
 """What a driver may see: only the offers made to them and the windows they accepted."""
 
+from dataclasses import dataclass, field
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from merchants.models import Store
 from pickups.models import Order, PickupWindow
 
 from .models import Driver, Offer
@@ -55,10 +58,34 @@ def window_for_driver(*, driver: Driver, pk: int) -> PickupWindow:
     return get_object_or_404(windows_for_driver(driver), pk=pk)
 
 
-def manifest(window: PickupWindow) -> list[dict]:
+@dataclass
+class Stop:
+    """One store of a window's manifest, with its orders and how many of its parcels are collected."""
+
+    store: Store
+    orders: list[Order] = field(default_factory=list)
+    packages: int = 0
+    collected: int = 0
+    code: str = ""  # the store code the driver last entered here, to fill the page in again
+
+
+def manifest(window: PickupWindow) -> list[Stop]:
     """The stops of a window: each store with its orders, in unit order (from prefetched rows)."""
-    stops: dict[int, dict] = {}
+    stops: dict[int, Stop] = {}
     for order in window.orders.all():
-        stop = stops.setdefault(order.store_id, {"store": order.store, "orders": []})
-        stop["orders"].append(order)
-    return sorted(stops.values(), key=lambda stop: (stop["store"].unit, stop["store"].name))
+        stop = stops.setdefault(order.store_id, Stop(store=order.store))
+        stop.orders.append(order)
+        for package in order.packages.all():
+            stop.packages += 1
+            stop.collected += package.collected_at is not None or order.status != Order.Status.SCHEDULED
+    return sorted(stops.values(), key=lambda stop: (stop.store.unit, stop.store.name))
+
+
+def orders_in_care(driver: Driver) -> QuerySet[Order]:
+    """Orders the driver has collected and not yet handed on."""
+    return (
+        Order.objects.filter(pickup_window__driver=driver, status=Order.Status.PICKED_UP)
+        .select_related("store__site")
+        .prefetch_related("packages")
+        .order_by("pickup_window__starts_at", "pk")
+    )

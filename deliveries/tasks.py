@@ -1,7 +1,9 @@
 from celery import shared_task
 from django.utils import timezone
 
-from .services import offers_expire, window_offer_wave, windows_at_risk, windows_to_offer
+from pickups.windows import windows_at_risk
+
+from .services import offers_expire, window_offer_wave, windows_to_offer
 
 
 @shared_task

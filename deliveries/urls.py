@@ -9,4 +9,6 @@ urlpatterns = [
     path("windows/<int:pk>/", views.driver_window, name="driver_window"),
     path("windows/<int:pk>/arrive/", views.window_arrive, name="driver_window_arrive"),
     path("windows/<int:pk>/pickup/", views.window_pickup, name="driver_window_pickup"),
+    path("windows/<int:pk>/depart/", views.window_depart, name="driver_window_depart"),
+    path("windows/<int:pk>/release/", views.window_release, name="driver_window_release"),
 ]

@@ -4,11 +4,17 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from common.errors import TransitionError
+from common.actors import Actor
+from common.errors import NotAllowedError, TooManyAttemptsError, TransitionError
 from notifications.selectors import in_app_messages
+from pickups import visits
 
 from . import selectors, services
 from .access import driver_required
+from .forms import ScanForm, posted_location
+
+# What a failed service call says to a driver on these pages (the API answers 400/403/409/429).
+REFUSED = (TransitionError, NotAllowedError, TooManyAttemptsError, ValidationError)
 
 
 @driver_required
@@ -16,6 +22,7 @@ def driver_home(request):
     context = {
         "offers": selectors.open_offers(request.driver),
         "windows": selectors.windows_for_driver(request.driver).filter(ends_at__gt=timezone.now()),
+        "in_care": selectors.orders_in_care(request.driver),
         "inbox": in_app_messages(request.user)[:10],
     }
     return render(request, "deliveries/driver_home.html", context)
@@ -47,8 +54,13 @@ def offer_decline(request, pk):
 
 @driver_required
 def driver_window(request, pk):
+    """The manifest; once checked in, the scan page: a store's code, then each label."""
     window = selectors.window_for_driver(driver=request.driver, pk=pk)
-    return render(request, "deliveries/driver_window.html", {"window": window, "stops": selectors.manifest(window)})
+    codes = request.session.get(_codes_key(window), {})
+    stops = selectors.manifest(window)
+    for stop in stops:
+        stop.code = codes.get(str(stop.store.pk), "")
+    return render(request, "deliveries/driver_window.html", {"window": window, "stops": stops})
 
 
 @require_POST
@@ -56,31 +68,93 @@ def driver_window(request, pk):
 def window_arrive(request, pk):
     window = selectors.window_for_driver(driver=request.driver, pk=pk)
     try:
-        services.window_arrive(window=window, driver=request.driver)
-    except TransitionError as error:
-        messages.error(request, str(error))
+        visits.window_arrive(
+            window_id=window.pk,
+            driver_id=request.driver.pk,
+            actor=Actor.of_user(request.user),
+            now=timezone.now(),
+            location=posted_location(request.POST),
+        )
+    except REFUSED as error:
+        messages.error(request, _words(error))
     else:
-        messages.success(request, "Checked in. The stores know you are here.")
+        messages.success(request, "Checked in. Each store with parcels for you has been told you are here.")
     return redirect("driver_window", pk=window.pk)
 
 
 @require_POST
 @driver_required
 def window_pickup(request, pk):
-    """The manifest's checkboxes: the labels the driver scanned or checked off."""
+    """A scan sent without JavaScript (the page's script posts to the API instead)."""
     window = selectors.window_for_driver(driver=request.driver, pk=pk)
+    form = ScanForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+        return redirect("driver_window", pk=window.pk)
+    data = form.cleaned_data
     try:
-        result = services.window_pickup(
-            window=window, driver=request.driver, label_codes=request.POST.getlist("label_codes")
+        result = visits.window_collect(
+            window_id=window.pk,
+            driver_id=request.driver.pk,
+            store_id=data["store"],
+            store_code=data["store_code"],
+            label_codes=data["label_codes"],
+            actor=Actor.of_user(request.user),
+            now=timezone.now(),
         )
-    except TransitionError as error:
-        messages.error(request, str(error))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except REFUSED as error:
+        messages.error(request, _words(error))
     else:
-        messages.success(request, f"{len(result.picked_up)} order(s) picked up.")
-        for tracking_code, missing in result.incomplete.items():
-            messages.warning(request, f"{tracking_code}: still to collect {', '.join(missing)}.")
-        if result.completed:
+        codes = request.session.get(_codes_key(window), {})
+        request.session[_codes_key(window)] = codes | {str(data["store"]): data["store_code"]}
+        for scan in result.scans:
+            level = messages.SUCCESS if scan.result == "collected" else messages.WARNING
+            messages.add_message(request, level, f"{scan.label_code}: {scan.message}")
+        if result.window.status == result.window.Status.COMPLETED:
+            messages.success(request, "Every parcel collected: the visit is over.")
             return redirect("driver_home")
     return redirect("driver_window", pk=window.pk)
+
+
+@require_POST
+@driver_required
+def window_depart(request, pk):
+    window = selectors.window_for_driver(driver=request.driver, pk=pk)
+    try:
+        result = visits.window_depart(
+            window_id=window.pk, driver_id=request.driver.pk, actor=Actor.of_user(request.user), now=timezone.now()
+        )
+    except REFUSED as error:
+        messages.error(request, _words(error))
+        return redirect("driver_window", pk=window.pk)
+    for store, labels in result.hand_back.items():
+        messages.warning(request, f"Give back to {store} before you go: {', '.join(labels)}.")
+    left = len(result.left_behind)
+    messages.success(
+        request,
+        f"Visit ended. {left} order{'s' if left != 1 else ''} stay{'s' if left == 1 else ''} with the stores."
+        if left
+        else "Visit ended with every parcel collected.",
+    )
+    return redirect("driver_home")
+
+
+@require_POST
+@driver_required
+def window_release(request, pk):
+    window = selectors.window_for_driver(driver=request.driver, pk=pk)
+    try:
+        services.window_give_back(window=window, driver=request.driver)
+    except TransitionError as error:
+        messages.error(request, str(error))
+        return redirect("driver_window", pk=window.pk)
+    messages.success(request, "You gave the pickup back; other drivers are being asked.")
+    return redirect("driver_home")
+
+
+def _codes_key(window) -> str:
+    return f"store-codes:{window.pk}"
+
+
+def _words(error: Exception) -> str:
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)

@@ -16,8 +16,9 @@ from deliveries.models import Driver
 from merchants.models import Closure, Membership, Merchant, OpeningHours, Site, Store
 from merchants.services import api_key_create, api_key_exists
 from pickups.intake import OrderDraft, PackageDraft
+from pickups.ledger import orders_transition
 from pickups.models import Order
-from pickups.services import orders_create, orders_transition
+from pickups.services import orders_create
 from pickups.windows import orders_assign, windows_plan
 
 User = get_user_model()

@@ -72,7 +72,15 @@ class StoreForm(forms.ModelForm):
 
     class Meta:
         model = Store
-        fields = ["name", "unit", "phone", "service_radius_miles", "same_day_cutoff", "pickup_instructions"]
+        fields = [
+            "name",
+            "unit",
+            "phone",
+            "text_on_arrival",
+            "service_radius_miles",
+            "same_day_cutoff",
+            "pickup_instructions",
+        ]
         widgets = {
             "same_day_cutoff": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "pickup_instructions": forms.Textarea(attrs={"rows": 3}),

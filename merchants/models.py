@@ -10,6 +10,8 @@ from django.db.models import F, Q
 from common.models import TimeStampedModel
 from common.timezones import validate_timezone
 
+from .handoff_codes import new_handoff_secret
+
 
 class MerchantStatus(models.TextChoices):
     PENDING = "pending", "Pending approval"
@@ -164,7 +166,10 @@ class Store(TimeStampedModel):
         "same-day cutoff", default=time(14, 0), help_text="Orders ready after this local time go out the next open day."
     )
     pickup_instructions = models.TextField(blank=True, help_text="Where drivers find you, e.g. the back door.")
+    text_on_arrival = models.BooleanField("text the store phone when a driver arrives", default=False)
     is_active = models.BooleanField(default=True)
+    # The TOTP secret behind the store code a driver types in at the counter (see handoff_codes); never shown.
+    handoff_secret = models.CharField(max_length=32, default=new_handoff_secret, editable=False)
 
     class Meta:
         ordering = ["name"]

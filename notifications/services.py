@@ -132,6 +132,4 @@ def _send(notification: Notification) -> None:
 
 
 def _enqueue(notification_id: int) -> None:
-    from .tasks import deliver_notification  # tasks import this module
-
-    enqueue_on_commit(deliver_notification, notification_id=notification_id)
+    enqueue_on_commit("notifications.tasks.deliver_notification", notification_id=notification_id)

@@ -1,12 +1,11 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from common.models import TimeStampedModel
+from common.models import AppendOnlyModel, TimeStampedModel
 
 MAX_PACKAGES = 20
 MAX_PACKAGE_WEIGHT_LB = 50
@@ -136,6 +135,9 @@ class PickupWindow(models.Model):
     driver = models.ForeignKey(
         "deliveries.Driver", null=True, blank=True, on_delete=models.PROTECT, related_name="windows"
     )
+    # What merchants may see of the driver, copied when the driver accepts.
+    driver_name = models.CharField("driver's first name", max_length=150, blank=True)
+    driver_vehicle = models.CharField(max_length=150, blank=True, help_text="e.g. Silver sedan (Car)")
     accepted_at = models.DateTimeField(null=True, blank=True)
     arrived_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -164,6 +166,27 @@ class PickupWindow(models.Model):
     @property
     def free_packages(self) -> int:
         return self.capacity_packages - self.booked_packages
+
+
+class WindowEvent(AppendOnlyModel):
+    """One move of a pickup window (offered, accepted, driver arrived, left, missed...): its ledger."""
+
+    window = models.ForeignKey(PickupWindow, on_delete=models.PROTECT, related_name="events")
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    from_status = models.CharField(max_length=12)
+    to_status = models.CharField(max_length=12)
+    reason = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
 class Quote(models.Model):
@@ -215,6 +238,9 @@ class Package(models.Model):
     length_in = _side("length (in)")
     width_in = _side("width (in)")
     height_in = _side("height (in)")
+    collected_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the driver scanned it at the counter, before the order is picked up."
+    )
 
     class Meta:
         ordering = ["order", "sequence"]
@@ -237,6 +263,8 @@ EVENT_TITLES = {
     "order.pickup_missed": "Pickup missed, to be rescheduled",
     "order.driver_assigned": "Driver assigned",
     "order.driver_arrived": "Driver arrived at the store",
+    "order.driver_released": "The driver gave the pickup back; finding another",
+    "order.left_behind": "Left at the store, to be picked up again",
     "order.picked_up": "Picked up by the driver",
     "order.delivered": "Delivered",
     "order.delivery_failed": "Delivery attempt failed",
@@ -245,15 +273,7 @@ EVENT_TITLES = {
 }
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ValidationError("The order ledger is append-only: events are never changed.")
-
-    def delete(self):
-        raise ValidationError("The order ledger is append-only: events are never deleted.")
-
-
-class OrderEvent(models.Model):
+class OrderEvent(AppendOnlyModel):
     """One step in an order's life: the custody ledger, the timeline and the webhook source.
 
     Append-only: no code path edits or deletes an event.
@@ -272,21 +292,11 @@ class OrderEvent(models.Model):
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["occurred_at", "id"]
 
     def __str__(self):
         return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("The order ledger is append-only: events are never changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The order ledger is append-only: events are never deleted.")
 
     @property
     def title(self) -> str:

@@ -1,6 +1,8 @@
 from celery import shared_task
+from django.utils import timezone
 
 from .services import order_import_run, order_imports_stuck
+from .visits import windows_depart_overdue
 from .windows import orders_assign, windows_missed, windows_plan
 
 
@@ -39,3 +41,9 @@ def assign_ready_orders() -> int:
 @shared_task
 def sweep_missed_windows() -> int:
     return len(windows_missed())
+
+
+@shared_task
+def end_forgotten_visits() -> int:
+    """Visits nobody ended: what was not collected goes back to its store's ready orders."""
+    return len(windows_depart_overdue(now=timezone.now()))

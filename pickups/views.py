@@ -133,7 +133,7 @@ def orders_bulk(request):
     if action != "ready":
         messages.error(request, "Choose what to do with the ticked orders.")
         return back
-    moved, refused = services.orders_transition(orders=chosen, to=Order.Status.READY, actor=Actor.of_user(request.user))
+    moved, refused = services.orders_mark_ready(orders=chosen, actor=Actor.of_user(request.user))
     if moved:
         messages.success(request, f"{len(moved)} order(s) flagged ready for pickup.")
     for _, why in refused:

@@ -19,8 +19,9 @@ from merchants.services import program_admin_emails
 from notifications.services import notification_email
 
 from . import scheduling
+from .ledger import order_move, orders_save
 from .models import Order, Package, PickupWindow
-from .services import order_move, orders_save
+from .window_states import window_move, windows_move, windows_release_capacity, windows_save_bookings
 
 PLAN_DAYS = 7
 OPEN_FOR_ORDERS = [PickupWindow.Status.OPEN, PickupWindow.Status.OFFERED]
@@ -83,10 +84,20 @@ def _sync_site_windows(site: Site, slots: list[scheduling.Slot], today, now) -> 
         if slot.starts_at not in existing
     )
     empty = horizon.filter(booked_packages=0, starts_at__gt=now)
-    empty.filter(status=PickupWindow.Status.OPEN).exclude(starts_at__in=planned).update(
-        status=PickupWindow.Status.CANCELLED
+    windows_move(
+        empty.filter(status=PickupWindow.Status.OPEN).exclude(starts_at__in=planned),
+        to=PickupWindow.Status.CANCELLED,
+        actor=SYSTEM,
+        at=now,
+        reason="No store at the site is open throughout it any more.",
     )
-    empty.filter(status=PickupWindow.Status.CANCELLED, starts_at__in=planned).update(status=PickupWindow.Status.OPEN)
+    windows_move(
+        empty.filter(status=PickupWindow.Status.CANCELLED, starts_at__in=planned),
+        to=PickupWindow.Status.OPEN,
+        actor=SYSTEM,
+        at=now,
+        reason="A store at the site is open throughout it again.",
+    )
     return len(planned - existing)
 
 
@@ -155,8 +166,7 @@ def _assign_sites(ready, now: datetime) -> Assignment:
     result, events, changed_windows = Assignment(), [], {}
     for site_id in sorted(by_site):  # windows are locked site by site, always in the same order
         _assign_site(by_site[site_id], calendars, sizes, now, result, events, changed_windows)
-    for window in changed_windows.values():
-        PickupWindow.objects.filter(pk=window.pk).update(booked_packages=window.booked_packages)
+    windows_save_bookings(changed_windows.values())
     orders_save(result.scheduled, events)
     _save_reasons(result.newly_unscheduled)
     return result
@@ -303,15 +313,13 @@ def window_mark_missed(*, window_id: int, now: datetime) -> PickupWindow | None:
         Order.objects.select_for_update(of=("self",), skip_locked=True)
         .filter(pickup_window=window, status=Order.Status.SCHEDULED)
         .select_related("store", "merchant")
-        .prefetch_related("packages")
         .order_by("pk")
     )
-    if window.status != PickupWindow.Status.MISSED:
-        window.status = PickupWindow.Status.MISSED
-    window.booked_packages -= sum(len(order.packages.all()) for order in orders)
-    window.save(update_fields=["status", "booked_packages"])
     why = "No driver accepted the pickup." if nobody else "The driver did not arrive." if no_show else "Pickup missed."
+    if window.status != PickupWindow.Status.MISSED:
+        window_move(window, to=PickupWindow.Status.MISSED, actor=SYSTEM, at=now, reason=why)
     details = {"window": window.pk, "reason": why}
+    windows_release_capacity(order_ids=[order.pk for order in orders])
     events = [
         order_move(
             order, to=Order.Status.READY, actor=SYSTEM, at=now, event_type="order.pickup_missed", details=details
@@ -321,9 +329,7 @@ def window_mark_missed(*, window_id: int, now: datetime) -> PickupWindow | None:
     orders_save(orders, events)
     _tell_merchants(orders, window, why)
     if orders:
-        from .tasks import assign_orders  # tasks import this module
-
-        enqueue_on_commit(assign_orders, order_ids=[order.pk for order in orders])
+        enqueue_on_commit("pickups.tasks.assign_orders", order_ids=[order.pk for order in orders])
     return window
 
 
@@ -338,3 +344,24 @@ def _tell_merchants(orders: list[Order], window: PickupWindow, why: str) -> None
             template="pickup_missed",
             context={"orders": by_merchant[owner.merchant_id], "window": window, "why": why},
         )
+
+
+@transaction.atomic
+def windows_at_risk(*, now: datetime) -> list[PickupWindow]:
+    """Windows with parcels and no driver this close to their start: flag them and alert admins once.
+
+    The flag is set by a conditional UPDATE in the same transaction as the alert, so two runs at
+    once alert once, and a failed run alerts on the next."""
+    candidates = PickupWindow.objects.filter(
+        status__in=OPEN_FOR_ORDERS,
+        booked_packages__gt=0,
+        at_risk=False,
+        starts_at__gt=now,
+        starts_at__lte=now + timedelta(minutes=settings.AT_RISK_MINUTES),
+    ).select_related("site")
+    flagged = [
+        window for window in candidates if PickupWindow.objects.filter(pk=window.pk, at_risk=False).update(at_risk=True)
+    ]
+    for window in flagged:
+        notification_email(to=program_admin_emails(), template="window_at_risk", context={"window": window})
+    return flagged

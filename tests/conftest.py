@@ -6,8 +6,8 @@ from django.db import connection
 from django.utils import timezone
 
 from common.actors import SYSTEM
+from pickups.ledger import orders_transition
 from pickups.models import Order
-from pickups.services import orders_transition
 from pickups.windows import orders_assign
 from tests.factories import PASSWORD, DriverFactory, MembershipFactory, StoreFactory, WindowFactory, make_orders
 

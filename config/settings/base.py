@@ -197,6 +197,10 @@ OFFER_WAVE_MINUTES = env.int("OFFER_WAVE_MINUTES", default=5)  # the next, wider
 OFFER_WAVE_SIZE = env.int("OFFER_WAVE_SIZE", default=5)  # drivers offered per wave, nearest first
 OFFER_WAVE_RADII_MILES = env.list("OFFER_WAVE_RADII_MILES", cast=float, default=[5.0, 10.0, 20.0])
 AT_RISK_MINUTES = env.int("AT_RISK_MINUTES", default=30)  # no driver this close to the start: alert admins
+# The visit at the counters.
+ARRIVE_EARLY_MINUTES = env.int("ARRIVE_EARLY_MINUTES", default=30)  # check-in opens this long before the start
+ARRIVE_RADIUS_MILES = env.float("ARRIVE_RADIUS_MILES", default=0.5)  # a check-in's location must be this close
+DEPART_GRACE_MINUTES = env.int("DEPART_GRACE_MINUTES", default=30)  # a visit nobody ended closes this long after
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from deliveries.models import Offer
 from deliveries.selectors import driver_for_user, manifest
 from pickups.models import Order, PickupWindow
+from pickups.visits import SCAN_RESULTS
 
 
 class DriverLoginSerializer(AuthTokenSerializer):
@@ -70,8 +71,17 @@ class OfferSerializer(LocalTimesMixin, serializers.ModelSerializer):
         return self.local(offer.window.ends_at, offer.window)
 
 
+class ManifestPackageSerializer(serializers.Serializer):
+    label_code = serializers.CharField()
+    collected = serializers.SerializerMethodField()
+
+    def get_collected(self, package) -> bool:
+        return package.collected_at is not None
+
+
 class ManifestOrderSerializer(serializers.ModelSerializer):
     label_codes = serializers.SerializerMethodField()
+    packages = ManifestPackageSerializer(many=True, help_text="Each label and whether it is collected.")
     delivery_address = serializers.CharField(source="address")
 
     class Meta:
@@ -88,6 +98,7 @@ class ManifestOrderSerializer(serializers.ModelSerializer):
             "longitude",
             "notes",
             "label_codes",
+            "packages",
         ]
 
     def get_label_codes(self, order) -> list[str]:
@@ -113,25 +124,78 @@ class WindowSerializer(LocalTimesMixin, serializers.ModelSerializer):
     def get_stops(self, window) -> list[dict]:
         return [
             {
-                "store": stop["store"].name,
-                "unit": stop["store"].unit,
-                "phone": stop["store"].phone,
-                "pickup_instructions": stop["store"].pickup_instructions,
-                "orders": ManifestOrderSerializer(stop["orders"], many=True).data,
+                "store_id": stop.store.pk,
+                "store": stop.store.name,
+                "unit": stop.store.unit,
+                "phone": stop.store.phone,
+                "pickup_instructions": stop.store.pickup_instructions,
+                "packages": stop.packages,
+                "collected": stop.collected,
+                "orders": ManifestOrderSerializer(stop.orders, many=True).data,
             }
             for stop in manifest(window)
         ]
 
 
-class ArriveSerializer(serializers.Serializer):
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
-    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+class LocationSerializer(serializers.Serializer):
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False, allow_null=True
+    )
+
+    def validate(self, attrs):
+        if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
+            raise serializers.ValidationError({"location": "Send both latitude and longitude, or neither."})
+        return attrs
+
+    @property
+    def location(self) -> tuple | None:
+        data = self.validated_data
+        return None if data.get("latitude") is None else (data["latitude"], data["longitude"])
 
 
-class PickupSerializer(ArriveSerializer):
+class PickupSerializer(LocationSerializer):
+    store = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The store at whose counter you are.")
+    store_code = serializers.CharField(max_length=12, help_text="The 6-digit code on the store's Handoff page.")
     label_codes = serializers.ListField(
-        child=serializers.CharField(max_length=24),
+        child=serializers.CharField(max_length=40),
         min_length=1,
         max_length=500,
-        help_text="Every package label scanned at the stores.",
+        help_text="The labels scanned at this store; scans are remembered, so send some now and the rest later.",
+    )
+
+
+class ScanSerializer(serializers.Serializer):
+    label_code = serializers.CharField()
+    result = serializers.ChoiceField(choices=list(SCAN_RESULTS))
+    message = serializers.CharField()
+    tracking_code = serializers.CharField()
+
+
+class StoreProgressSerializer(serializers.Serializer):
+    store = serializers.IntegerField()
+    collected = serializers.IntegerField()
+    packages = serializers.IntegerField()
+
+
+class PickupResultSerializer(serializers.Serializer):
+    results = ScanSerializer(many=True, help_text="One result per label sent, in the order sent.")
+    picked_up = serializers.ListField(child=serializers.CharField(), help_text="Orders now wholly collected.")
+    progress = StoreProgressSerializer(many=True)
+    window_status = serializers.CharField()
+
+
+class LeftBehindSerializer(serializers.Serializer):
+    tracking_code = serializers.CharField()
+    store = serializers.CharField(source="store.name")
+
+
+class DepartResultSerializer(serializers.Serializer):
+    window_status = serializers.CharField(source="window.status")
+    left_behind = LeftBehindSerializer(many=True, help_text="Orders that stay at their store and are ready again.")
+    hand_back = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Store name: labels you scanned of orders left behind; give those parcels back.",
     )

@@ -55,3 +55,13 @@ class StoreSerializer(serializers.ModelSerializer):
             "opening_hours",
             "closures",
         ]
+
+
+class StoreCodeSerializer(serializers.Serializer):
+    """The store code a driver types in at the counter to prove they are there; it changes every 5 minutes."""
+
+    code = serializers.CharField(help_text="6 digits, shown on the store's screen.")
+    valid_until = serializers.DateTimeField(help_text="When the next code replaces this one (UTC).")
+    accepted_until = serializers.DateTimeField(
+        help_text="When a driver typing this code is refused: 5 minutes after it is replaced (UTC)."
+    )

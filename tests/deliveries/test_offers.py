@@ -7,21 +7,21 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from common.actors import SYSTEM
 from common.errors import TransitionError
 from deliveries.models import Offer
 from deliveries.services import (
     offer_accept,
     offer_decline,
     offers_expire,
-    window_arrive,
     window_offer_wave,
-    windows_at_risk,
     windows_to_offer,
 )
 from deliveries.tasks import offer_windows
 from notifications.models import Notification
 from pickups.models import PickupWindow
-from pickups.windows import windows_missed
+from pickups.visits import window_arrive
+from pickups.windows import windows_at_risk, windows_missed
 from tests.factories import DriverFactory, UserFactory, WindowFactory
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +182,9 @@ def test_arriving_starts_the_pickup_and_protects_it_from_the_no_show_sweep(windo
     [offer] = window_offer_wave(window_id=window.pk, now=timezone.now())
     offer_accept(offer=offer, driver=driver)
 
-    window_arrive(window=window, driver=driver, location=(window.site.latitude, window.site.longitude))
+    on_time = window.starts_at - timedelta(minutes=10)
+    location = (window.site.latitude, window.site.longitude)
+    window_arrive(window_id=window.pk, driver_id=driver.pk, actor=SYSTEM, now=on_time, location=location)
 
     window.refresh_from_db()
     assert window.status == PickupWindow.Status.IN_PROGRESS
@@ -190,4 +192,4 @@ def test_arriving_starts_the_pickup_and_protects_it_from_the_no_show_sweep(windo
     event = window.orders.get().events.get(type="order.driver_arrived")
     assert event.latitude == window.site.latitude
     with pytest.raises(TransitionError):
-        window_arrive(window=window, driver=driver)
+        window_arrive(window_id=window.pk, driver_id=driver.pk, actor=SYSTEM, now=on_time)

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -6,13 +7,22 @@ import pytest
 # test itself (setting up data) are still synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
+HERE = Path(__file__).resolve().parent
+# E2E_CHROMIUM points the tests at another browser binary (CI points it at a missing one to check the skip).
+CHROMIUM = os.environ.get("E2E_CHROMIUM") or "/usr/bin/chromium"
 
 
-@pytest.fixture(autouse=True)
-def _needs_chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("needs Debian's Chromium: apt-get install chromium (.ci/run installs it)")
+def pytest_collection_modifyitems(config, items):
+    """Without the browser, skip the browser tests at collection: a fixture-time skip comes too late,
+    because pytest-playwright's session-scoped browser is launched (and errors) before it runs."""
+    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return
+    reason = f"needs Debian's Chromium at {CHROMIUM}: apt-get install chromium (.ci/run installs it)"
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        # This hook is called for every collected item, not only for those under this folder.
+        if item.path.resolve().is_relative_to(HERE):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

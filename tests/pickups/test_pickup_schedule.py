@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
 from deliveries.services import offer_accept, window_offer_wave
+from pickups.ledger import orders_transition
 from pickups.models import Order
-from pickups.services import orders_transition
 from pickups.windows import orders_assign
 from tests.factories import DriverFactory, MembershipFactory, StoreFactory, make_orders
 

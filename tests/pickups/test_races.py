@@ -73,8 +73,8 @@ def test_the_missed_sweep_skips_an_order_another_transaction_holds_and_takes_it_
     from django.db import transaction
 
     from common.actors import SYSTEM
+    from pickups.ledger import orders_transition
     from pickups.models import PickupWindow
-    from pickups.services import orders_transition
     from pickups.windows import windows_missed
     from tests.factories import WindowFactory
 

@@ -8,8 +8,9 @@ from django.core import mail
 
 from common.actors import SYSTEM
 from merchants.models import OpeningHours
+from pickups.ledger import orders_transition
 from pickups.models import Order, PickupWindow
-from pickups.services import order_cancel, order_mark_ready, orders_transition
+from pickups.services import order_cancel, order_mark_ready
 from pickups.windows import orders_assign, windows_missed, windows_plan
 from tests.factories import MembershipFactory, SiteFactory, StoreFactory, UserFactory, WindowFactory, make_orders
 

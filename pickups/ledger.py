@@ -1,0 +1,158 @@
+"""The order ledger: the one table of moves an order may make, the move function, bulk saves and notes.
+
+Every change of an order's status goes through `order_move` (in memory, on a locked row) and
+`orders_save` (one UPDATE per group of alike orders, one INSERT of their events). Use cases
+(`services`), window planning (`windows`) and visits (`visits`) all call down into this module.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from common.actors import Actor
+from common.errors import TransitionError
+from common.tasks import enqueue_on_commit
+
+from .models import Order, OrderEvent
+from .window_states import windows_release_capacity
+
+Status = Order.Status
+
+# The only moves an order may make. A scheduled order whose pickup is missed, or that the driver
+# left at the store, goes back to ready.
+ORDER_TRANSITIONS = {
+    Status.CREATED: {Status.READY, Status.CANCELLED},
+    Status.READY: {Status.SCHEDULED, Status.CANCELLED},
+    Status.SCHEDULED: {Status.PICKED_UP, Status.READY, Status.CANCELLED},
+    Status.PICKED_UP: {Status.DELIVERED, Status.DELIVERY_FAILED},
+    Status.DELIVERY_FAILED: {Status.RETURNED},
+    Status.DELIVERED: set(),
+    Status.RETURNED: set(),
+    Status.CANCELLED: set(),
+}
+
+# What a move to each status writes besides the status and its time.
+MOVE_WRITES = {
+    Status.READY: ("ready_at", "pickup_window_id"),
+    Status.SCHEDULED: ("pickup_window_id", "not_scheduled_reason"),
+    Status.CANCELLED: ("cancelled_at", "cancel_reason", "pickup_window_id"),
+}
+
+
+def order_transition(
+    *, order: Order, to: str, actor: Actor, event_type: str = "", details: dict | None = None, location=None
+) -> Order:
+    """Move one order; an illegal move raises TransitionError and changes nothing."""
+    moved, refused = orders_transition(
+        orders=[order], to=to, actor=actor, event_type=event_type, details=details, location=location
+    )
+    if refused:
+        raise TransitionError(refused[0][1])
+    return moved[0]
+
+
+@transaction.atomic
+def orders_transition(
+    *,
+    orders: Iterable[Order],
+    to: str,
+    actor: Actor,
+    event_type: str = "",
+    details: dict | None = None,
+    location: tuple | None = None,
+) -> tuple[list[Order], list[tuple[Order, str]]]:
+    """Move many orders at once; returns (moved, [(refused order, why)]).
+
+    The rows are locked in id order (so two bulk moves cannot deadlock) and the status re-read
+    under the lock before each move is checked; every move appends a ledger event. Cancelled
+    orders give their window's room back; orders made ready are queued for assignment.
+    """
+    ids = sorted({order.pk for order in orders})
+    locked = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    now = timezone.now()
+    moved, refused, events = [], [], []
+    for order in locked:
+        try:
+            events.append(
+                order_move(order, to=to, actor=actor, at=now, event_type=event_type, details=details, location=location)
+            )
+        except TransitionError as error:
+            refused.append((order, str(error)))
+        else:
+            moved.append(order)
+    if to == Status.CANCELLED:
+        windows_release_capacity(order_ids=[order.pk for order in moved])  # before the orders leave their window
+    orders_save(moved, events)
+    if to == Status.READY and moved:
+        enqueue_on_commit("pickups.tasks.assign_orders", order_ids=[order.pk for order in moved])
+    return moved, refused
+
+
+def order_move(
+    order: Order,
+    *,
+    to: str,
+    actor: Actor,
+    at: datetime,
+    event_type: str = "",
+    details: dict | None = None,
+    location=None,
+) -> OrderEvent:
+    """Check one move against ORDER_TRANSITIONS and apply it to the (locked) order in memory.
+
+    Returns the ledger event to append; the caller saves both with `orders_save`.
+    """
+    if to not in ORDER_TRANSITIONS[order.status]:
+        raise TransitionError(
+            f"Order {order.external_id} is {order.get_status_display().lower()}, "
+            f"so it cannot become {Status(to).label.lower()}."
+        )
+    event = order_event(order, event_type or f"order.{to}", actor, at, order.status, to, details or {}, location)
+    order.status, order.updated_at = to, at
+    if to == Status.READY:
+        order.ready_at, order.pickup_window = at, None
+    elif to == Status.CANCELLED:
+        order.cancelled_at, order.cancel_reason = at, (details or {}).get("reason", "")
+        order.pickup_window = None
+    return event
+
+
+def orders_save(orders: list[Order], events: list[OrderEvent]) -> None:
+    """Write moved orders and their ledger events in bulk.
+
+    Orders that moved alike (same new status, time, window...) share one UPDATE of just the
+    fields their move writes, so a bulk move or a window's worth of assignments is one statement.
+    """
+    alike: dict[tuple, list[int]] = {}
+    for order in orders:
+        names = ("status", "updated_at", *MOVE_WRITES.get(order.status, ()))
+        alike.setdefault(tuple((name, getattr(order, name)) for name in names), []).append(order.pk)
+    for values, ids in alike.items():
+        Order.objects.filter(pk__in=ids).update(**dict(values))
+    OrderEvent.objects.bulk_create(events)
+
+
+def orders_note(*, orders: Iterable[Order], type: str, actor: Actor, at: datetime, details: dict, location=None) -> int:
+    """Append a ledger event without a status change (a driver assigned, a driver arrived) to each order."""
+    events = OrderEvent.objects.bulk_create(
+        order_event(order, type, actor, at, order.status, order.status, details, location) for order in orders
+    )
+    return len(events)
+
+
+def order_event(order, type_, actor: Actor, at, from_status, to_status, details, location=None) -> OrderEvent:
+    latitude, longitude = location or (None, None)
+    return OrderEvent(
+        order=order,
+        type=type_,
+        occurred_at=at,
+        actor=actor.user,
+        actor_label=actor.label,
+        from_status=from_status,
+        to_status=to_status,
+        latitude=latitude,
+        longitude=longitude,
+        details=details,
+    )

@@ -1,0 +1,405 @@
+"""A pickup window from the driver's side: taken, given back, the visit at the counters, the departure.
+
+Drivers' code (`deliveries`) calls these; they are the only writers of a window's driver and
+visit, and every status change goes through `window_states.window_move`. A visit's rules:
+check in from ARRIVE_EARLY_MINUTES before the start and near the site; collect each package by
+scanning its label after entering the store's code; leave, and what was not collected goes back
+to its store's ready orders (a sweep ends visits nobody ended, DEPART_GRACE_MINUTES after the end).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import formats, timezone
+
+from common.actors import SYSTEM, Actor
+from common.distance import miles_between
+from common.errors import NotAllowedError, TooManyAttemptsError, TransitionError
+from common.tasks import enqueue_on_commit
+from merchants.handoff_codes import store_code_is_valid
+from merchants.models import Membership, Store
+from notifications.models import Notification
+from notifications.services import notification_email, notify
+
+from .ledger import order_move, orders_note, orders_save
+from .models import Order, Package, PickupWindow
+from .window_states import check_window_move, window_move, windows_release_capacity
+
+Status = PickupWindow.Status
+OFFERABLE = [Status.OPEN, Status.OFFERED]
+
+# Wrong store codes a driver may enter at one store of one window in CODE_LOCK_SECONDS.
+CODE_ATTEMPTS = 5
+CODE_LOCK_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class DriverCard:
+    """What merchants may see of a driver, copied onto the window when they accept it."""
+
+    id: int
+    first_name: str
+    vehicle: str  # e.g. "Silver sedan (Car)"
+    capacity_packages: int
+
+
+def window_offers_sent(*, window: PickupWindow, wave: int, now: datetime) -> None:
+    """A wave of offers went out for the (locked) window; the next is due OFFER_WAVE_MINUTES later."""
+    changes = {"offer_wave": wave, "next_wave_at": now + timedelta(minutes=settings.OFFER_WAVE_MINUTES)}
+    if window.status == Status.OPEN:
+        window_move(window, to=Status.OFFERED, actor=SYSTEM, at=now, details={"wave": wave}, **changes)
+    else:
+        PickupWindow.objects.filter(pk=window.pk).update(**changes)
+
+
+def window_next_wave_now(*, window_id: int, now: datetime) -> None:
+    """Nobody has an open offer any more (all declined or expired): the next wave need not wait."""
+    PickupWindow.objects.filter(pk=window_id, status__in=OFFERABLE).update(next_wave_at=now)
+
+
+@transaction.atomic
+def window_accept(*, window_id: int, driver: DriverCard, actor: Actor, now: datetime) -> PickupWindow:
+    """Give the window to the driver. The window row is locked, so of drivers accepting at once the
+    first wins and the others find it taken (TransitionError)."""
+    window = PickupWindow.objects.select_for_update().get(pk=window_id)
+    if window.driver_id is not None:
+        raise TransitionError("Already taken: another driver accepted this pickup first.")
+    if window.starts_at <= now:
+        raise TransitionError("This pickup has started; it can no longer be accepted.")
+    if window.booked_packages > driver.capacity_packages:
+        raise TransitionError(f"This pickup has {window.booked_packages} packages, more than your car takes.")
+    window_move(
+        window,
+        to=Status.ACCEPTED,
+        actor=actor,
+        at=now,
+        details={"driver": driver.first_name},
+        driver_id=driver.id,
+        driver_name=driver.first_name,
+        driver_vehicle=driver.vehicle,
+        at_risk=False,
+    )
+    details = {"window": window.pk, "driver": driver.first_name, "vehicle": driver.vehicle}
+    orders_note(orders=_scheduled(window), type="order.driver_assigned", actor=actor, at=now, details=details)
+    return window
+
+
+@transaction.atomic
+def window_release(*, window_id: int, driver_id: int, actor: Actor, now: datetime, reason: str = "") -> PickupWindow:
+    """The driver gives an accepted pickup back before arriving: it is offered again at once."""
+    window = _drivers_window(window_id, driver_id)
+    window_move(
+        window,
+        to=Status.OFFERED,
+        actor=actor,
+        at=now,
+        reason=reason or "The driver gave the pickup back.",
+        driver_id=None,
+        driver_name="",
+        driver_vehicle="",
+        next_wave_at=now,
+    )
+    orders_note(orders=_scheduled(window), type="order.driver_released", actor=actor, at=now, details={})
+    return window
+
+
+@transaction.atomic
+def window_arrive(
+    *, window_id: int, driver_id: int, actor: Actor, now: datetime, location: tuple | None = None
+) -> PickupWindow:
+    """The driver checks in at the site: from ARRIVE_EARLY_MINUTES before the start, and if they
+    send where they are, within ARRIVE_RADIUS_MILES of it. Each store with parcels is told."""
+    window = _drivers_window(window_id, driver_id)
+    check_window_move(window, Status.IN_PROGRESS)
+    opens = window.starts_at - timedelta(minutes=settings.ARRIVE_EARLY_MINUTES)
+    if now < opens:
+        local = timezone.localtime(opens, ZoneInfo(window.site.timezone))
+        raise TransitionError(f"Too early: you can check in from {formats.time_format(local, 'g:i A T')}.")
+    if location is not None:
+        miles = miles_between(*location, window.site.latitude, window.site.longitude)
+        if miles > settings.ARRIVE_RADIUS_MILES:
+            raise ValidationError(
+                {
+                    "location": f"You are {miles:.1f} miles from {window.site.name}; check in when you are within "
+                    f"{settings.ARRIVE_RADIUS_MILES:g} miles of it."
+                }
+            )
+    window_move(window, to=Status.IN_PROGRESS, actor=actor, at=now, details={"location": _plain(location)})
+    orders = list(_scheduled(window).select_related("store").prefetch_related("packages"))
+    orders_note(
+        orders=orders,
+        type="order.driver_arrived",
+        actor=actor,
+        at=now,
+        details={"window": window.pk},
+        location=location,
+    )
+    _tell_stores_driver_arrived(window, orders)
+    return window
+
+
+# What each scan's result means, in a driver's words.
+SCAN_RESULTS = {
+    "collected": "Collected.",
+    "already_collected": "Already collected.",
+    "other_store": "This parcel belongs to another store in this pickup.",
+    "not_in_this_window": "Not part of this pickup: leave it at the store.",
+    "unknown": "Not a label we know: check the code.",
+}
+
+
+@dataclass(frozen=True)
+class Scan:
+    label_code: str
+    result: str  # a key of SCAN_RESULTS
+    tracking_code: str = ""
+
+    @property
+    def message(self) -> str:
+        return SCAN_RESULTS[self.result]
+
+
+@dataclass
+class CollectResult:
+    scans: list[Scan]
+    picked_up: list[Order]
+    window: PickupWindow
+    progress: dict[int, tuple[int, int]] = field(default_factory=dict)  # store id -> (collected, packages)
+
+
+@transaction.atomic
+def window_collect(
+    *,
+    window_id: int,
+    driver_id: int,
+    store_id: int,
+    store_code: str,
+    label_codes: list[str],
+    actor: Actor,
+    now: datetime,
+    location: tuple | None = None,
+) -> CollectResult:
+    """The store hands parcels to the driver, proven by the store's code and each label's scan.
+
+    Scans are remembered per package, so a driver can scan some labels now and the rest later;
+    an order is picked up once all its packages are collected, and the window is completed when
+    nothing is left to collect. A wrong or expired store code records nothing.
+    """
+    # Orders before their window, as a cancellation locks them, so the two never deadlock.
+    list(Order.objects.select_for_update(of=("self",)).filter(pickup_window_id=window_id).order_by("pk"))
+    window = _drivers_window(window_id, driver_id)
+    if window.status != Status.IN_PROGRESS:
+        raise TransitionError(
+            "Check in at the site before you collect parcels."
+            if window.status == Status.ACCEPTED
+            else "This pickup is finished; nothing more can be collected."
+        )
+    packages = list(Package.objects.filter(order__pickup_window=window).select_related("order"))
+    store = _store_in_window(store_id, packages)
+    _check_store_code(window, store, store_code, now)
+
+    codes = list(dict.fromkeys(code.strip().upper() for code in label_codes if code.strip()))
+    by_label = {package.label_code: package for package in packages}
+    elsewhere = set(
+        Package.objects.filter(label_code__in=[code for code in codes if code not in by_label]).values_list(
+            "label_code", flat=True
+        )
+    )
+    scans, collected = [], []
+    for code in codes:
+        package = by_label.get(code)
+        if package is None:
+            scans.append(Scan(code, "not_in_this_window" if code in elsewhere else "unknown"))
+        elif package.order.store_id != store.pk:
+            scans.append(Scan(code, "other_store", package.order.tracking_code))
+        elif package.collected_at is not None or package.order.status != Order.Status.SCHEDULED:
+            scans.append(Scan(code, "already_collected", package.order.tracking_code))
+        else:
+            package.collected_at = now
+            collected.append(package.pk)
+            scans.append(Scan(code, "collected", package.order.tracking_code))
+    Package.objects.filter(pk__in=collected).update(collected_at=now)
+
+    picked_up = _orders_complete(packages, collected)
+    details = {"window": window.pk, "store": store.name, "driver": window.driver_name}
+    orders_save(
+        picked_up,
+        [
+            order_move(
+                order,
+                to=Order.Status.PICKED_UP,
+                actor=actor,
+                at=now,
+                location=location,
+                details=details | {"labels": sorted(p.label_code for p in packages if p.order_id == order.pk)},
+            )
+            for order in picked_up
+        ],
+    )
+    if all(package.collected_at or package.order.status != Order.Status.SCHEDULED for package in packages):
+        window_move(window, to=Status.COMPLETED, actor=actor, at=now, reason="Every parcel was collected.")
+    return CollectResult(scans=scans, picked_up=picked_up, window=window, progress=collection_progress(packages))
+
+
+def collection_progress(packages: list[Package]) -> dict[int, tuple[int, int]]:
+    """For each store: (packages collected, packages in the window), from loaded packages and orders."""
+    progress: dict[int, tuple[int, int]] = {}
+    for package in packages:
+        done, total = progress.get(package.order.store_id, (0, 0))
+        progress[package.order.store_id] = (done + bool(package.collected_at), total + 1)
+    return progress
+
+
+@dataclass(frozen=True)
+class DepartResult:
+    window: PickupWindow
+    left_behind: list[Order]  # back to ready at their store
+    hand_back: dict[str, list[str]]  # store name -> labels the driver holds of orders left behind
+
+
+@transaction.atomic
+def window_depart(
+    *, window_id: int, driver_id: int | None, actor: Actor, now: datetime, reason: str = ""
+) -> DepartResult:
+    """End the visit. Orders not wholly collected are left behind: their scans are undone (parcels
+    of them already in the car go back over the counter), they are ready again with a ledger
+    event, their stores are told, and they go into the next window. The window completes."""
+    orders = list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(pickup_window_id=window_id, status=Order.Status.SCHEDULED)
+        .select_related("store", "merchant")
+        .prefetch_related("packages")
+        .order_by("pk")
+    )
+    if driver_id is None:
+        window = PickupWindow.objects.select_for_update().select_related("site").get(pk=window_id)
+    else:
+        window = _drivers_window(window_id, driver_id)
+    check_window_move(window, Status.COMPLETED)
+    reason = reason or "The driver left."
+    hand_back: dict[str, list[str]] = {}
+    events = []
+    for order in orders:
+        labels = [package.label_code for package in order.packages.all()]
+        held = [package.label_code for package in order.packages.all() if package.collected_at]
+        if held:
+            hand_back.setdefault(order.store.name, []).extend(held)
+        details = {"window": window.pk, "store": order.store.name, "left": labels, "handed_back": held}
+        details["reason"] = reason
+        events.append(
+            order_move(
+                order, to=Order.Status.READY, actor=actor, at=now, event_type="order.left_behind", details=details
+            )
+        )
+    Package.objects.filter(order__in=orders).update(collected_at=None)
+    windows_release_capacity(order_ids=[order.pk for order in orders])
+    orders_save(orders, events)
+    window_move(window, to=Status.COMPLETED, actor=actor, at=now, reason=reason, details={"left_behind": len(orders)})
+    if orders:
+        _tell_stores_left_behind(window, orders)
+        enqueue_on_commit("pickups.tasks.assign_orders", order_ids=[order.pk for order in orders])
+    return DepartResult(window=window, left_behind=orders, hand_back=hand_back)
+
+
+def windows_depart_overdue(*, now: datetime) -> list[DepartResult]:
+    """End the visits nobody ended, DEPART_GRACE_MINUTES after their window's end, as a departure."""
+    grace = timedelta(minutes=settings.DEPART_GRACE_MINUTES)
+    overdue = PickupWindow.objects.filter(status=Status.IN_PROGRESS, ends_at__lte=now - grace)
+    reason = f"Nobody ended the visit; closed {settings.DEPART_GRACE_MINUTES} minutes after the window."
+    return [
+        window_depart(window_id=pk, driver_id=None, actor=SYSTEM, now=now, reason=reason)
+        for pk in overdue.values_list("pk", flat=True)
+    ]
+
+
+def _drivers_window(window_id: int, driver_id: int) -> PickupWindow:
+    """The window, locked, if it is still this driver's (they may have given it back meanwhile)."""
+    window = PickupWindow.objects.select_for_update().select_related("site").get(pk=window_id)
+    if window.driver_id != driver_id:
+        raise TransitionError("This pickup is no longer yours.")
+    return window
+
+
+def _scheduled(window: PickupWindow):
+    return Order.objects.filter(pickup_window=window, status=Order.Status.SCHEDULED).order_by("pk")
+
+
+def _store_in_window(store_id: int, packages: list[Package]) -> Store:
+    stores = {package.order.store_id for package in packages}
+    if store_id not in stores:
+        raise ValidationError({"store": "This pickup has no parcels at that store."})
+    return Store.objects.get(pk=store_id)
+
+
+def _check_store_code(window: PickupWindow, store: Store, code: str, now: datetime) -> None:
+    """The store's current or previous code; a few wrong tries, then the store is locked for a while,
+    so six digits cannot be guessed."""
+    key = f"store-code-misses:{window.pk}:{store.pk}"
+    misses = cache.get(key, 0)
+    if misses >= CODE_ATTEMPTS:
+        raise TooManyAttemptsError("Too many wrong store codes: wait 5 minutes, then ask the store for its code.")
+    if not store_code_is_valid(store, code, at=now):
+        cache.set(key, misses + 1, CODE_LOCK_SECONDS)
+        raise NotAllowedError(f"Wrong or expired store code: ask {store.name} for the code on its Handoff page.")
+
+
+def _orders_complete(packages: list[Package], just_collected: list[int]) -> list[Order]:
+    """Scheduled orders whose every package is now collected, one of them in this scan."""
+    just_collected = set(just_collected)
+    touched = {package.order_id for package in packages if package.pk in just_collected}
+    orders = {package.order_id: package.order for package in packages}
+    return [
+        orders[order_id]
+        for order_id in sorted(touched)
+        if all(package.collected_at for package in packages if package.order_id == order_id)
+    ]
+
+
+def _tell_stores_driver_arrived(window: PickupWindow, orders: list[Order]) -> None:
+    for store, packages in _packages_by_store(orders).items():
+        context = {"window": window, "store": store, "packages": packages}
+        notify(
+            channel=Notification.Channel.IN_APP, to=[store_recipient(store)], template="driver_arrived", context=context
+        )
+        if store.text_on_arrival and store.phone:
+            notify(channel=Notification.Channel.SMS, to=[store.phone], template="driver_arrived", context=context)
+
+
+def _tell_stores_left_behind(window: PickupWindow, orders: list[Order]) -> None:
+    by_store: dict[Store, list[Order]] = {}
+    for order in orders:
+        by_store.setdefault(order.store, []).append(order)
+    owners = {
+        member.merchant_id: member.user.email
+        for member in Membership.objects.filter(
+            merchant_id__in={order.merchant_id for order in orders}, role=Membership.Role.OWNER
+        ).select_related("user")
+    }
+    for store, left in by_store.items():
+        context = {"window": window, "store": store, "orders": left}
+        notify(
+            channel=Notification.Channel.IN_APP, to=[store_recipient(store)], template="left_behind", context=context
+        )
+        if store.merchant_id in owners:
+            notification_email(to=[owners[store.merchant_id]], template="left_behind", context=context)
+
+
+def _packages_by_store(orders: list[Order]) -> dict[Store, int]:
+    counts: dict[Store, int] = {}
+    for order in orders:
+        counts[order.store] = counts.get(order.store, 0) + len(order.packages.all())
+    return counts
+
+
+def store_recipient(store: Store) -> str:
+    """How a store's in-app notices are addressed; its Handoff page shows them."""
+    return f"store:{store.pk}"
+
+
+def _plain(location: tuple | None) -> list[str] | None:
+    return [str(value) for value in location] if location else None
