@@ -8,16 +8,10 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from deliveries.services import offer_accept, window_offer_wave
+from tests.deliveries.conftest import api_for
 from tests.factories import PASSWORD, DriverFactory, MembershipFactory, StoreFactory, make_orders
 
 pytestmark = pytest.mark.django_db
-
-
-def api_for(driver):
-    _, token = AuthToken.objects.create(user=driver.user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 @pytest.fixture
@@ -109,19 +103,6 @@ def test_decline(offered, driver):
     assert api_for(driver).get("/api/v1/driver/offers/").json()["results"] == []
 
 
-def test_arrive_with_a_location(offered, driver, window):
-    offer_accept(offer=offered, driver=driver)
-    client = api_for(driver)
-
-    response = client.post(
-        f"/api/v1/driver/windows/{window.pk}/arrive/", {"latitude": "33.3017", "longitude": "-111.897"}, format="json"
-    )
-    again = client.post(f"/api/v1/driver/windows/{window.pk}/arrive/", {}, format="json")
-
-    assert response.status_code == 200 and response.json()["status"] == "in_progress"
-    assert again.status_code == 409
-
-
 @pytest.mark.parametrize("orders", [2, 20])
 def test_the_windows_list_runs_a_constant_number_of_queries(offered, driver, window, orders, django_assert_num_queries):
     store = window.orders.get().store
@@ -148,68 +129,3 @@ def test_driver_login_is_rate_limited(driver):
     ]
 
     assert attempts == [400] * 10 + [429]
-
-
-class TestPickup:
-    @pytest.fixture
-    def on_site(self, offered, driver, window):
-        offer_accept(offer=offered, driver=driver)
-        client = api_for(driver)
-        client.post(f"/api/v1/driver/windows/{window.pk}/arrive/", {}, format="json")
-        return client
-
-    def labels(self, window):
-        return [p.label_code for p in window.orders.get().packages.all()]
-
-    def test_scanning_every_label_picks_the_order_up_and_completes_the_window(self, on_site, window):
-        order = window.orders.get()
-
-        response = on_site.post(
-            f"/api/v1/driver/windows/{window.pk}/pickup/",
-            {"label_codes": [code.lower() for code in self.labels(window)], "latitude": "33.3", "longitude": "-111.9"},
-            format="json",
-        )
-
-        assert response.status_code == 200
-        assert response.json()["picked_up"] == [order.tracking_code] and response.json()["incomplete"] == {}
-        assert response.json()["window"]["status"] == "completed"
-        order.refresh_from_db()
-        assert order.status == "picked_up"
-        event = order.events.get(type="order.picked_up")
-        assert event.latitude is not None and event.details["labels"] == sorted(self.labels(window))
-
-    def test_a_partly_scanned_order_stays_with_the_store(self, on_site, window):
-        first, *rest = self.labels(window)
-
-        body = on_site.post(f"/api/v1/driver/windows/{window.pk}/pickup/", {"label_codes": [first]}, format="json")
-
-        assert body.json()["picked_up"] == [] and body.json()["incomplete"] == {
-            window.orders.get().tracking_code: sorted(rest)
-        }
-        window.refresh_from_db()
-        assert window.status == "in_progress"
-
-    def test_a_label_from_elsewhere_is_refused_and_nothing_moves(self, on_site, window):
-        [stranger] = make_orders(StoreFactory(), 1)
-        codes = [*self.labels(window), stranger.packages.get().label_code]
-
-        response = on_site.post(f"/api/v1/driver/windows/{window.pk}/pickup/", {"label_codes": codes}, format="json")
-
-        assert response.status_code == 400 and "Not in this pickup" in str(response.json()["label_codes"])
-        assert window.orders.get().status == "scheduled"
-
-    def test_before_checking_in_is_409(self, offered, driver, window):
-        offer_accept(offer=offered, driver=driver)
-
-        response = api_for(driver).post(
-            f"/api/v1/driver/windows/{window.pk}/pickup/", {"label_codes": self.labels(window)}, format="json"
-        )
-
-        assert response.status_code == 409
-
-    def test_another_driver_gets_404(self, on_site, window):
-        response = api_for(DriverFactory()).post(
-            f"/api/v1/driver/windows/{window.pk}/pickup/", {"label_codes": self.labels(window)}, format="json"
-        )
-
-        assert response.status_code == 404
