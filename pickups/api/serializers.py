@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from pickups.intake import ORDER_FIELDS, OrderDraft, PackageDraft
@@ -75,15 +76,20 @@ class PackageSerializer(serializers.ModelSerializer):
 
 
 class DriverBriefSerializer(serializers.Serializer):
-    """What a merchant learns of the driver: first name and vehicle."""
+    """What a merchant learns of the driver, copied onto the window when they accepted it."""
 
-    first_name = serializers.CharField()
-    vehicle = serializers.CharField(source="get_vehicle_type_display")
-    vehicle_description = serializers.CharField()
+    first_name = serializers.CharField(source="driver_name")
+    vehicle = serializers.CharField(source="driver_vehicle", help_text="e.g. Blue Honda Pilot (SUV)")
 
 
-class WindowBriefSerializer(serializers.ModelSerializer):
-    driver = DriverBriefSerializer(allow_null=True)
+class WindowDriverMixin:
+    @extend_schema_field(DriverBriefSerializer(allow_null=True))
+    def get_driver(self, window) -> dict | None:
+        return DriverBriefSerializer(window).data if window.driver_name else None
+
+
+class WindowBriefSerializer(WindowDriverMixin, serializers.ModelSerializer):
+    driver = serializers.SerializerMethodField()
 
     class Meta:
         model = PickupWindow
@@ -157,12 +163,12 @@ class TrackingSerializer(serializers.ModelSerializer):
         ]
 
 
-class MerchantWindowSerializer(serializers.ModelSerializer):
+class MerchantWindowSerializer(WindowDriverMixin, serializers.ModelSerializer):
     """A pickup window as a merchant sees it: their own orders in it, and who is coming."""
 
     site = serializers.CharField(source="site.name")
     timezone = serializers.CharField(source="site.timezone")
-    driver = DriverBriefSerializer(allow_null=True)
+    driver = serializers.SerializerMethodField()
     orders = serializers.SerializerMethodField()
 
     class Meta:

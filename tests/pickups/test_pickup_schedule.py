@@ -36,7 +36,7 @@ def test_the_api_shows_my_orders_and_the_driver(mine, window):
     [body] = client.get("/api/v1/windows/").json()["results"]
 
     assert body["id"] == window.pk and body["status"] == "accepted"
-    assert body["driver"] == {"first_name": "Luis", "vehicle": "SUV", "vehicle_description": "Blue Honda Pilot"}
+    assert body["driver"] == {"first_name": "Luis", "vehicle": "Blue Honda Pilot (SUV)"}
     assert [o["external_id"] for o in body["orders"]] == [order.external_id]
     detail = client.get(f"/api/v1/orders/{order.pk}/").json()
     assert detail["pickup_window"]["driver"]["first_name"] == "Luis"
@@ -68,7 +68,7 @@ def test_the_schedule_runs_a_constant_number_of_queries(client, mine, window, or
     Order.objects.filter(pk__in=[o.pk for o in more]).update(status="scheduled", pickup_window=window)
     client.force_login(owner)
 
-    # session, user, membership, windows with site and driver, my orders with stores, packages
+    # session, user, membership, windows with site, my orders with stores, packages
     with django_assert_num_queries(6):
         response = client.get(reverse("pickup_schedule"))
 
