@@ -177,6 +177,11 @@ class Store(TimeStampedModel):
     def __str__(self):
         return f"{self.name} ({self.site})"
 
+    @property
+    def notice_recipient(self) -> str:
+        """Where the store's in-app notices go (a driver arrived, parcels left); its Handoff page shows them."""
+        return f"store:{self.pk}"
+
 
 class OpeningHours(models.Model):
     """When a store is open on one weekday, in its site's local time; no row means closed that day."""

@@ -5,12 +5,13 @@ from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from common.timezones import local_today
 from merchants.models import Merchant, Site, Store
+from notifications.models import Notification
 
 from .models import Order, OrderEvent, OrderImport, PickupWindow
 
@@ -18,7 +19,7 @@ from .models import Order, OrderEvent, OrderImport, PickupWindow
 def orders_for_merchant(merchant: Merchant) -> QuerySet[Order]:
     return (
         Order.objects.filter(merchant=merchant)
-        .select_related("store__site", "pickup_window__driver__user")
+        .select_related("store__site", "pickup_window")
         .prefetch_related("packages")
     )
 
@@ -85,7 +86,47 @@ def windows_for_merchant(merchant: Merchant) -> QuerySet[PickupWindow]:
     return (
         PickupWindow.objects.filter(orders__merchant=merchant, ends_at__gte=since)
         .distinct()
-        .select_related("site", "driver__user")
+        .select_related("site")
         .prefetch_related(Prefetch("orders", mine))
         .order_by("starts_at", "pk")
     )
+
+
+def handoff_windows(store: Store, today: date) -> QuerySet[PickupWindow]:
+    """The site's windows of the local day `today` holding orders of this store (any status), each with
+    only this store's orders and their packages in `store_orders`, and its parcel counts. Three queries."""
+    of_store = Order.objects.filter(pickup_window=OuterRef("pk"), store=store)
+    packages = Q(orders__store=store)
+    handed_over = [status for status in Order.Status.values if status != Order.Status.SCHEDULED]
+    collected = packages & (Q(orders__packages__collected_at__isnull=False) | Q(orders__status__in=handed_over))
+    orders = Order.objects.filter(store=store).prefetch_related("packages").order_by("pk")
+    return (
+        PickupWindow.objects.filter(Exists(of_store), site_id=store.site_id, local_date=today)
+        .annotate(
+            store_packages=Count("orders__packages", filter=packages),
+            store_collected=Count("orders__packages", filter=collected),
+        )
+        .prefetch_related(Prefetch("orders", orders, to_attr="store_orders"))
+        .order_by("starts_at", "pk")
+    )
+
+
+def orders_left_behind(store: Store, since: datetime) -> QuerySet[Order]:
+    """Orders of the store a driver left at its counter since `since` that still wait for a pickup
+    (ready, or scheduled again), with `left_at`, their next window and their packages."""
+    left = OrderEvent.objects.filter(order=OuterRef("pk"), type="order.left_behind", occurred_at__gte=since)
+    return (
+        Order.objects.filter(store=store, status__in=[Order.Status.READY, Order.Status.SCHEDULED])
+        .annotate(left_at=Subquery(left.order_by("-occurred_at").values("occurred_at")[:1]))
+        .filter(left_at__isnull=False)
+        .select_related("pickup_window")
+        .prefetch_related("packages")
+        .order_by("-left_at", "-pk")
+    )
+
+
+def store_notices(store: Store, since: datetime, limit: int = 5) -> QuerySet[Notification]:
+    """The store's in-app notices (a driver arrived, parcels left behind) since `since`, newest first."""
+    return Notification.objects.filter(
+        channel=Notification.Channel.IN_APP, recipient=store.notice_recipient, created_at__gte=since
+    ).order_by("-created_at", "-pk")[:limit]

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("pickups/", views.pickup_schedule, name="pickup_schedule"),
+    path("stores/<int:pk>/handoff/", views.store_handoff, name="store_handoff"),
     path("orders/", views.order_list, name="order_list"),
     path("orders/new/", views.order_create, name="order_create"),
     path("orders/bulk/", views.orders_bulk, name="orders_bulk"),

@@ -1,4 +1,6 @@
 import csv
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -6,12 +8,16 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from common.actors import Actor
 from common.errors import NotAllowedError, TransitionError
 from merchants.access import merchant_required
-from merchants.selectors import stores_for_merchant
+from merchants.handoff_codes import store_code
+from merchants.selectors import store_for_merchant, stores_for_merchant
 from merchants.services import merchant_block_reason
 
 from . import selectors, services
@@ -19,7 +25,7 @@ from .csv_orders import IMPORT_COLUMNS, MAX_IMPORT_BYTES, UploadError, export_ro
 from .filters import OrderFilter
 from .forms import CancelForm, OrderForm, OrderImportForm, PackageFormSet, package_drafts
 from .labels import labels_pdf
-from .models import Order
+from .models import Order, PickupWindow
 
 PAGE_SIZE = 25
 
@@ -217,3 +223,38 @@ def tracking(request, tracking_code):
     """The public tracking page: the same facts as the tracking API, as a timeline."""
     order = selectors.order_for_tracking(tracking_code)
     return render(request, "pickups/tracking.html", {"order": order, "events": order.events.all()})
+
+
+@never_cache
+@merchant_required
+def store_handoff(request, pk):
+    """The store's counter screen, in the site's local time: the store code a driver types in, today's
+    pickups with each parcel's scan, what was left behind and the store's notices. With the header
+    `X-Partial: 1`, only the live section (handoff.js swaps it in)."""
+    store = store_for_merchant(merchant=request.merchant, pk=pk)
+    zone = ZoneInfo(store.site.timezone)
+    today = timezone.localdate(timezone=zone)
+    since = datetime.combine(today, time(0), tzinfo=zone)
+    windows = list(selectors.handoff_windows(store, today))
+    context = {
+        "store": store,
+        "today": today,
+        "windows": windows,
+        "in_progress": any(window.status == PickupWindow.Status.IN_PROGRESS for window in windows),
+        "left_behind": selectors.orders_left_behind(store, since),
+        "notices": selectors.store_notices(store, since),
+    }
+    if request.headers.get("X-Partial") == "1":
+        response = render(request, "pickups/_handoff_live.html", context)
+    else:
+        code = store_code(store)
+        context |= {"code": code, "changes_in": _minutes_seconds(code.valid_until - timezone.now())}
+        response = render(request, "pickups/store_handoff.html", context)
+    patch_vary_headers(response, ["X-Partial"])
+    return response
+
+
+def _minutes_seconds(left: timedelta) -> str:
+    """A countdown as m:ss, never below 0:00."""
+    seconds = max(0, int(left.total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -364,7 +364,7 @@ def _tell_stores_driver_arrived(window: PickupWindow, orders: list[Order]) -> No
     for store, packages in _packages_by_store(orders).items():
         context = {"window": window, "store": store, "packages": packages}
         notify(
-            channel=Notification.Channel.IN_APP, to=[store_recipient(store)], template="driver_arrived", context=context
+            channel=Notification.Channel.IN_APP, to=[store.notice_recipient], template="driver_arrived", context=context
         )
         if store.text_on_arrival and store.phone:
             notify(channel=Notification.Channel.SMS, to=[store.phone], template="driver_arrived", context=context)
@@ -383,7 +383,7 @@ def _tell_stores_left_behind(window: PickupWindow, orders: list[Order]) -> None:
     for store, left in by_store.items():
         context = {"window": window, "store": store, "orders": left}
         notify(
-            channel=Notification.Channel.IN_APP, to=[store_recipient(store)], template="left_behind", context=context
+            channel=Notification.Channel.IN_APP, to=[store.notice_recipient], template="left_behind", context=context
         )
         if store.merchant_id in owners:
             notification_email(to=[owners[store.merchant_id]], template="left_behind", context=context)
@@ -394,11 +394,6 @@ def _packages_by_store(orders: list[Order]) -> dict[Store, int]:
     for order in orders:
         counts[order.store] = counts.get(order.store, 0) + len(order.packages.all())
     return counts
-
-
-def store_recipient(store: Store) -> str:
-    """How a store's in-app notices are addressed; its Handoff page shows them."""
-    return f"store:{store.pk}"
 
 
 def _plain(location: tuple | None) -> list[str] | None:
