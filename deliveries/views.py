@@ -129,6 +129,8 @@ def window_depart(request, pk):
         return redirect("driver_window", pk=window.pk)
     for store, labels in result.hand_back.items():
         messages.warning(request, f"Give back to {store} before you go: {', '.join(labels)}.")
+    for store, orders in _by_store(result.left_behind).items():
+        messages.info(request, f"Left with {store}: {', '.join(order.external_id for order in orders)}.")
     left = len(result.left_behind)
     messages.success(
         request,
@@ -150,6 +152,13 @@ def window_release(request, pk):
         return redirect("driver_window", pk=window.pk)
     messages.success(request, "You gave the pickup back; other drivers are being asked.")
     return redirect("driver_home")
+
+
+def _by_store(orders) -> dict[str, list]:
+    stores: dict[str, list] = {}
+    for order in orders:
+        stores.setdefault(order.store.name, []).append(order)
+    return stores
 
 
 def _codes_key(window) -> str:

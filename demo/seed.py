@@ -1,24 +1,30 @@
-"""The demo world: the three pilot malls, a few shops, a standalone store and their logins.
+"""The demo world: the three pilot malls, a few shops, a standalone store and their logins,
+and a pickup a driver has accepted that can be tried at once.
 
 Everything is looked up by a natural key before it is created, so seeding twice changes nothing.
 """
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.text import slugify
 
 from common.actors import SYSTEM
 from deliveries.models import Driver
+from deliveries.services import offer_accept, window_offer_wave
 from merchants.models import Closure, Membership, Merchant, OpeningHours, Site, Store
 from merchants.services import api_key_create, api_key_exists
 from pickups.intake import OrderDraft, PackageDraft
-from pickups.ledger import orders_transition
-from pickups.models import Order
+from pickups.ledger import order_move, orders_save, orders_transition
+from pickups.models import Order, Package, PickupWindow
 from pickups.services import orders_create
+from pickups.window_states import windows_save_bookings
 from pickups.windows import orders_assign, windows_plan
 
 User = get_user_model()
@@ -135,6 +141,7 @@ def seed_demo() -> dict:
         "admin": {"username": ADMIN["username"], "password": ADMIN["password"]},
         "merchants": credentials,
         "drivers": drivers,
+        "pickup": _demo_pickup(sites[PICKUP_SITE]),
     }
 
 
@@ -144,24 +151,143 @@ CUSTOMERS = [("Jamie Rivera", "2.5"), ("Pat Nguyen", "1"), ("Morgan Lee", "4")]
 def _orders(store):
     """Three orders a store: two still being packed, one ready for pickup."""
     drafts = [
-        OrderDraft(
-            store_id=store.pk,
-            external_id=f"DEMO-{store.pk}-{number}",
-            service_level="same_day",
-            customer_name=name,
-            customer_phone="555-0100",
-            address_line1=f"{100 + number} Main St",
-            city=store.site.city,
-            state=store.site.state,
-            postal_code=store.site.postal_code,
-            latitude=store.site.latitude + MILE_OF_LATITUDE * 2 * number,
-            longitude=store.site.longitude,
-            packages=[PackageDraft(weight_lb=Decimal(weight))],
-        )
+        _draft(store, f"DEMO-{store.pk}-{number}", number, name, [weight])
         for number, (name, weight) in enumerate(CUSTOMERS, start=1)
     ]
     orders = orders_create(merchant=store.merchant, drafts=drafts, actor=SYSTEM)
     orders_transition(orders=orders[-1:], to=Order.Status.READY, actor=SYSTEM)
+
+
+def _draft(store, external_id, number, customer, weights) -> OrderDraft:
+    """A same-day order to a customer `number` times two miles north of the store's site."""
+    return OrderDraft(
+        store_id=store.pk,
+        external_id=external_id,
+        service_level="same_day",
+        customer_name=customer,
+        customer_phone="555-0100",
+        address_line1=f"{100 + number} Main St",
+        city=store.site.city,
+        state=store.site.state,
+        postal_code=store.site.postal_code,
+        latitude=store.site.latitude + MILE_OF_LATITUDE * 2 * number,
+        longitude=store.site.longitude,
+        packages=[PackageDraft(weight_lb=Decimal(weight)) for weight in weights],
+    )
+
+
+# The pickup to try: Luis has accepted a window at Chandler that starts 20 minutes after seeding,
+# so he can check in at once (from ARRIVE_EARLY_MINUTES before the start), with these orders.
+PICKUP_SITE = "Chandler Fashion Center"
+PICKUP_DRIVER = "luis.ortega"
+PICKUP_STARTS_IN = timedelta(minutes=20)
+PICKUP_ORDERS = [  # store, customer, package weights (lb)
+    ("Desert Bloom Chandler", "Avery Cole", ["3", "1.5"]),
+    ("Desert Bloom Chandler", "Jordan Park", ["2"]),
+    ("Capital Kicks Chandler", "Casey Morgan", ["4"]),
+]
+
+
+def _demo_pickup(site) -> dict:
+    """Luis's current pickup if he has one (accepted or under way, not over), else a new one.
+
+    Any such pickup of his is reused, seeded or taken by hand: he could not be given a second
+    one at the same time, and seeding again must add nothing while the first can still be tried.
+    """
+    driver = Driver.objects.select_related("user").get(user__username=PICKUP_DRIVER)
+    now = timezone.now()
+    window = (
+        PickupWindow.objects.filter(
+            driver=driver,
+            status__in=[PickupWindow.Status.ACCEPTED, PickupWindow.Status.IN_PROGRESS],
+            ends_at__gt=now,
+        )
+        .order_by("starts_at")
+        .first()
+    ) or _new_pickup(site, driver, now)
+    return _pickup_card(window)
+
+
+def _new_pickup(site, driver, now) -> PickupWindow:
+    """A window starting soon, its orders made and scheduled into it, offered to drivers and accepted by Luis.
+
+    The normal assignment (`orders_assign`) only uses windows at least PICKUP_LEAD_MINUTES ahead and
+    while the stores are open, so it would never pick this window, and not at night. The orders are
+    scheduled into it directly through the ledger, as the assignment itself writes them.
+    """
+    starts = (now + PICKUP_STARTS_IN).replace(second=0, microsecond=0)
+    if site.pickup_windows.filter(starts_at=starts).exists():  # a planned window starts that very minute
+        starts += timedelta(minutes=1)
+    window = PickupWindow.objects.create(
+        site=site,
+        local_date=timezone.localdate(starts, timezone=ZoneInfo(site.timezone)),
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=site.window_minutes),
+        capacity_packages=site.window_capacity_packages,
+    )
+    stores = {store.name: store for store in Store.objects.filter(site=site).select_related("merchant", "site")}
+    created = []
+    for number, (store_name, customer, weights) in enumerate(PICKUP_ORDERS, start=1):
+        store = stores[store_name]
+        draft = _draft(store, f"PICKUP-{window.pk}-{number}", number, customer, weights)
+        created += orders_create(merchant=store.merchant, drafts=[draft], actor=SYSTEM)
+    orders, _ = orders_transition(orders=created, to=Order.Status.READY, actor=SYSTEM)  # locked, now ready
+    now = timezone.now()  # after their "ready" events, so the ledger reads in order
+    details = {"window": window.pk, "starts_at": window.starts_at.isoformat(), "site": site.name}
+    events = []
+    for order in orders:
+        order.pickup_window, order.not_scheduled_reason = window, ""
+        events.append(order_move(order, to=Order.Status.SCHEDULED, actor=SYSTEM, at=now, details=details))
+    window.booked_packages = Package.objects.filter(order__in=orders).count()
+    windows_save_bookings([window])  # the window is new in this transaction: nobody else can book it
+    orders_save(orders, events)
+
+    offers = window_offer_wave(window_id=window.pk, now=now)
+    offer = next((offer for offer in offers if offer.driver_id == driver.pk), None)
+    if offer is None:
+        raise RuntimeError(f"{PICKUP_DRIVER} was not offered the demo pickup: is the driver still active?")
+    offer_accept(offer=offer, driver=driver, now=now)
+    window.refresh_from_db()
+    return window
+
+
+def _pickup_card(window) -> dict:
+    """What `seed_demo` prints about the pickup: where, when, who, and each store's labels still to scan."""
+    orders = list(
+        Order.objects.filter(pickup_window=window, status=Order.Status.SCHEDULED)
+        .select_related("store")
+        .prefetch_related("packages")
+        .order_by("store__name", "pk")
+    )
+    owners = dict(
+        Membership.objects.filter(
+            role=Membership.Role.OWNER, merchant_id__in={order.merchant_id for order in orders}
+        ).values_list("merchant_id", "user__email")
+    )
+    stores = {}
+    for order in orders:
+        store = stores.setdefault(
+            order.store_id,
+            {
+                "store": order.store.name,
+                "handoff_page": f"/stores/{order.store_id}/handoff/",
+                "login": owners.get(order.merchant_id, ""),
+                "password": DEMO_PASSWORD,
+                "labels": [],
+            },
+        )
+        store["labels"] += [package.label_code for package in order.packages.all() if package.collected_at is None]
+    local = timezone.localtime(window.starts_at, ZoneInfo(window.site.timezone))
+    return {
+        "window": window.pk,
+        "site": window.site.name,
+        "starts_at": window.starts_at.isoformat(),
+        "starts_local": date_format(local, "D M j, g:i A T"),
+        "status": window.get_status_display(),
+        "driver": {"username": PICKUP_DRIVER, "password": DRIVER_PASSWORD},
+        "page": reverse("driver_window", args=[window.pk]),
+        "stores": list(stores.values()),
+    }
 
 
 def _driver(number, site, full_name, miles_north, vehicle):

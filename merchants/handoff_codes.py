@@ -12,8 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pyotp
+from django.core.cache import cache
 from django.utils import timezone
 from pyotp.utils import strings_equal
+
+from common.errors import NotAllowedError, TooManyAttemptsError
 
 if TYPE_CHECKING:
     from .models import Store
@@ -60,6 +63,23 @@ def store_code_is_valid(store: "Store", code: str | None, *, at: datetime | None
     step, hotp = _time_step(at), _hotp(store)
     matches = [strings_equal(code, hotp.at(step - back)) for back in ACCEPTED_STEPS_BACK]
     return any(matches)
+
+
+# Wrong codes allowed for one store in one scope (a pickup, a driver's returns) within LOCK_SECONDS.
+ATTEMPTS = 5
+LOCK_SECONDS = 300
+
+
+def store_code_check(store: "Store", code: str | None, *, at: datetime, scope: str) -> None:
+    """Refuse a wrong or expired code (NotAllowedError). After ATTEMPTS wrong codes in one scope the
+    store is locked for LOCK_SECONDS (TooManyAttemptsError), so six digits cannot be guessed."""
+    key = f"store-code-misses:{scope}:{store.pk}"
+    misses = cache.get(key, 0)
+    if misses >= ATTEMPTS:
+        raise TooManyAttemptsError("Too many wrong store codes: wait 5 minutes, then ask the store for its code.")
+    if not store_code_is_valid(store, code, at=at):
+        cache.set(key, misses + 1, LOCK_SECONDS)
+        raise NotAllowedError(f"Wrong or expired store code: ask {store.name} for the code on its Handoff page.")
 
 
 def _time_step(at: datetime | None) -> int:

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import Order, OrderEvent, OrderImport, Package, PickupWindow
+from .models import Order, OrderEvent, OrderImport, Package, PickupWindow, WindowEvent
 
 
 class PackageInline(admin.TabularInline):
@@ -40,6 +40,9 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 class PickupWindowForm(forms.ModelForm):
+    """Site and times while the window is empty; then only its capacity and the at-risk flag, as the
+    admin leaves the others out of the form (they are read-only)."""
+
     class Meta:
         model = PickupWindow
         fields = ["site", "local_date", "starts_at", "ends_at", "capacity_packages", "at_risk"]
@@ -51,6 +54,27 @@ class PickupWindowForm(forms.ModelForm):
                 f"{self.instance.booked_packages} packages are already booked; the capacity cannot be lower."
             )
         return capacity
+
+
+class WindowEventInline(admin.TabularInline):
+    """The window's ledger, read-only: events are never edited or deleted."""
+
+    model = WindowEvent
+    extra = 0
+    fields = ["occurred_at", "actor_label", "from_status", "to_status", "reason", "details"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# Where and when a window is: fixed once it has bookings, as its orders, their promises and the
+# driver's offer were worked out from them.
+BOOKED_READONLY = ["site", "local_date", "starts_at", "ends_at"]
 
 
 @admin.register(PickupWindow)
@@ -71,16 +95,44 @@ class PickupWindowAdmin(admin.ModelAdmin):
     search_fields = ["site__name", "driver__user__first_name", "driver__user__last_name"]
     list_select_related = ["site", "driver__user"]
     date_hierarchy = "local_date"
-    readonly_fields = [
+    fields = [
+        "site",
+        "local_date",
+        "starts_at",
+        "ends_at",
+        "capacity_packages",
         "booked_packages",
+        "at_risk",
         "status",
         "driver",
+        "driver_name",
+        "driver_vehicle",
         "accepted_at",
         "arrived_at",
         "completed_at",
         "offer_wave",
         "next_wave_at",
     ]
+    readonly_fields = [
+        "booked_packages",
+        "status",
+        "driver",
+        "driver_name",
+        "driver_vehicle",
+        "accepted_at",
+        "arrived_at",
+        "completed_at",
+        "offer_wave",
+        "next_wave_at",
+    ]
+    inlines = [WindowEventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        """A read-only field is left out of the form, so the form neither shows nor requires it."""
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.booked_packages > 0:
+            readonly = BOOKED_READONLY + readonly
+        return readonly
 
 
 @admin.register(OrderImport)

@@ -8,6 +8,7 @@ Every change of an order's status goes through `order_move` (in memory, on a loc
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,27 +16,33 @@ from common.actors import Actor
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit
 
-from .models import Order, OrderEvent
+from .models import Order, OrderEvent, Package
 from .window_states import windows_release_capacity
 
 Status = Order.Status
 
 # The only moves an order may make. A scheduled order whose pickup is missed, or that the driver
-# left at the store, goes back to ready.
+# left at the store, goes back to ready. A failed delivery goes back to its store; from there the
+# merchant sends it out again (a new attempt, up to MAX_DELIVERY_ATTEMPTS), hands it to the
+# customer in the store, or cancels it.
 ORDER_TRANSITIONS = {
     Status.CREATED: {Status.READY, Status.CANCELLED},
     Status.READY: {Status.SCHEDULED, Status.CANCELLED},
     Status.SCHEDULED: {Status.PICKED_UP, Status.READY, Status.CANCELLED},
     Status.PICKED_UP: {Status.DELIVERED, Status.DELIVERY_FAILED},
     Status.DELIVERY_FAILED: {Status.RETURNED},
+    Status.RETURNED: {Status.READY, Status.COLLECTED, Status.CANCELLED},
     Status.DELIVERED: set(),
-    Status.RETURNED: set(),
+    Status.COLLECTED: set(),
     Status.CANCELLED: set(),
 }
 
+# Statuses in which an order's parcels may carry scans (collected at a counter, returned to one).
+SCANNED = {Status.SCHEDULED, Status.RETURNED}
+
 # What a move to each status writes besides the status and its time.
 MOVE_WRITES = {
-    Status.READY: ("ready_at", "pickup_window_id"),
+    Status.READY: ("ready_at", "pickup_window_id", "attempt"),
     Status.SCHEDULED: ("pickup_window_id", "not_scheduled_reason"),
     Status.CANCELLED: ("cancelled_at", "cancel_reason", "pickup_window_id"),
 }
@@ -109,10 +116,17 @@ def order_move(
             f"Order {order.external_id} is {order.get_status_display().lower()}, "
             f"so it cannot become {Status(to).label.lower()}."
         )
-    event = order_event(order, event_type or f"order.{to}", actor, at, order.status, to, details or {}, location)
+    again = order.status == Status.RETURNED and to == Status.READY
+    if again and order.attempt >= settings.MAX_DELIVERY_ATTEMPTS:
+        raise TransitionError(
+            f"Order {order.external_id} went out {order.attempt} times, the most we try: "
+            "hand it to the customer in the store, or cancel it."
+        )
+    details = (details or {}) | ({"attempt": order.attempt + 1} if again else {})
+    event = order_event(order, event_type or f"order.{to}", actor, at, order.status, to, details, location)
     order.status, order.updated_at = to, at
     if to == Status.READY:
-        order.ready_at, order.pickup_window = at, None
+        order.ready_at, order.pickup_window, order.attempt = at, None, order.attempt + again
     elif to == Status.CANCELLED:
         order.cancelled_at, order.cancel_reason = at, (details or {}).get("reason", "")
         order.pickup_window = None
@@ -131,6 +145,10 @@ def orders_save(orders: list[Order], events: list[OrderEvent]) -> None:
         alike.setdefault(tuple((name, getattr(order, name)) for name in names), []).append(order.pk)
     for values, ids in alike.items():
         Order.objects.filter(pk__in=ids).update(**dict(values))
+    # An order back to ready has its parcels at its store: scans of an earlier pickup or return no longer count.
+    back = [event.order_id for event in events if event.to_status == Status.READY and event.from_status in SCANNED]
+    if back:
+        Package.objects.filter(order__in=back).update(collected_at=None, returned_at=None)
     OrderEvent.objects.bulk_create(events)
 
 

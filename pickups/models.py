@@ -20,6 +20,7 @@ class OrderStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     DELIVERY_FAILED = "delivery_failed", "Delivery failed"
     RETURNED = "returned", "Returned to store"
+    COLLECTED = "collected", "Collected in store"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -78,6 +79,12 @@ class Order(TimeStampedModel):
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=300, blank=True)
+    attempt = models.PositiveSmallIntegerField(
+        "delivery attempt", default=1, help_text="2 once a failed delivery came back and the order went out again."
+    )
+    return_overdue = models.BooleanField(
+        default=False, help_text="Its delivery failed and it was not back at the store by closing time."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -241,6 +248,9 @@ class Package(models.Model):
     collected_at = models.DateTimeField(
         null=True, blank=True, help_text="When the driver scanned it at the counter, before the order is picked up."
     )
+    returned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the store scanned it back after a failed delivery."
+    )
 
     class Meta:
         ordering = ["order", "sequence"]
@@ -266,9 +276,11 @@ EVENT_TITLES = {
     "order.driver_released": "The driver gave the pickup back; finding another",
     "order.left_behind": "Left at the store, to be picked up again",
     "order.picked_up": "Picked up by the driver",
+    "order.out_for_delivery": "Out for delivery",
     "order.delivered": "Delivered",
     "order.delivery_failed": "Delivery attempt failed",
     "order.returned": "Returned to the store",
+    "order.collected": "Collected by the customer in the store",
     "order.cancelled": "Cancelled",
 }
 

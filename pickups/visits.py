@@ -12,16 +12,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import formats, timezone
 
 from common.actors import SYSTEM, Actor
 from common.distance import miles_between
-from common.errors import NotAllowedError, TooManyAttemptsError, TransitionError
+from common.errors import TransitionError
 from common.tasks import enqueue_on_commit
-from merchants.handoff_codes import store_code_is_valid
+from merchants.handoff_codes import store_code_check
 from merchants.models import Membership, Store
 from notifications.models import Notification
 from notifications.services import notification_email, notify
@@ -32,10 +31,6 @@ from .window_states import check_window_move, window_move, windows_release_capac
 
 Status = PickupWindow.Status
 OFFERABLE = [Status.OPEN, Status.OFFERED]
-
-# Wrong store codes a driver may enter at one store of one window in CODE_LOCK_SECONDS.
-CODE_ATTEMPTS = 5
-CODE_LOCK_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -201,7 +196,7 @@ def window_collect(
         )
     packages = list(Package.objects.filter(order__pickup_window=window).select_related("order"))
     store = _store_in_window(store_id, packages)
-    _check_store_code(window, store, store_code, now)
+    store_code_check(store, store_code, at=now, scope=f"window:{window.pk}")
 
     codes = list(dict.fromkeys(code.strip().upper() for code in label_codes if code.strip()))
     by_label = {package.label_code: package for package in packages}
@@ -296,7 +291,6 @@ def window_depart(
                 order, to=Order.Status.READY, actor=actor, at=now, event_type="order.left_behind", details=details
             )
         )
-    Package.objects.filter(order__in=orders).update(collected_at=None)
     windows_release_capacity(order_ids=[order.pk for order in orders])
     orders_save(orders, events)
     window_move(window, to=Status.COMPLETED, actor=actor, at=now, reason=reason, details={"left_behind": len(orders)})
@@ -334,18 +328,6 @@ def _store_in_window(store_id: int, packages: list[Package]) -> Store:
     if store_id not in stores:
         raise ValidationError({"store": "This pickup has no parcels at that store."})
     return Store.objects.get(pk=store_id)
-
-
-def _check_store_code(window: PickupWindow, store: Store, code: str, now: datetime) -> None:
-    """The store's current or previous code; a few wrong tries, then the store is locked for a while,
-    so six digits cannot be guessed."""
-    key = f"store-code-misses:{window.pk}:{store.pk}"
-    misses = cache.get(key, 0)
-    if misses >= CODE_ATTEMPTS:
-        raise TooManyAttemptsError("Too many wrong store codes: wait 5 minutes, then ask the store for its code.")
-    if not store_code_is_valid(store, code, at=now):
-        cache.set(key, misses + 1, CODE_LOCK_SECONDS)
-        raise NotAllowedError(f"Wrong or expired store code: ask {store.name} for the code on its Handoff page.")
 
 
 def _orders_complete(packages: list[Package], just_collected: list[int]) -> list[Order]:

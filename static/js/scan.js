@@ -12,7 +12,7 @@
     item.textContent = text;
     const list = form.querySelector(".scan-results");
     list.prepend(item);
-    while (list.children.length > 8) list.lastElementChild.remove();
+    while (list.children.length > 4) list.lastElementChild.remove();
   }
 
   function markCollected(label) {

@@ -1,11 +1,15 @@
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from merchants.models import Merchant, Site
+from pickups.models import Order, Package, PickupWindow
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +25,11 @@ SEEDED = [
     "deliveries.Driver",
     "pickups.Order",
     "pickups.OrderEvent",
+    "pickups.Package",
     "pickups.PickupWindow",
+    "pickups.WindowEvent",
+    "deliveries.Offer",
+    "notifications.Notification",
 ]
 
 
@@ -64,3 +72,52 @@ def test_json_output_has_working_logins(capsys, client):
     for login in credentials["drivers"]:
         token = APIClient().post("/api/v1/auth/token/", {"username": login["username"], "password": login["password"]})
         assert token.status_code == 200, login
+
+
+def test_it_leaves_a_pickup_luis_can_start_now_and_seeding_again_adds_none(capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+
+    # Luis has accepted a window at Chandler that starts within half an hour: he can check in now
+    window = PickupWindow.objects.get(driver__user__username="luis.ortega")
+    assert window.status == PickupWindow.Status.ACCEPTED
+    assert window.site.name == "Chandler Fashion Center"
+    assert timezone.now() < window.starts_at <= timezone.now() + timedelta(minutes=30)
+    orders = Order.objects.filter(pickup_window=window)
+    assert sorted(orders.values_list("store__name", flat=True)) == [
+        "Capital Kicks Chandler",
+        "Desert Bloom Chandler",
+        "Desert Bloom Chandler",
+    ]
+    assert set(orders.values_list("status", flat=True)) == {Order.Status.SCHEDULED}
+    labels = sorted(Package.objects.filter(order__pickup_window=window).values_list("label_code", flat=True))
+    assert window.booked_packages == len(labels) == 4
+    assert window.driver_name == "Luis"
+    assert [(event.from_status, event.to_status) for event in window.events.all()] == [
+        ("open", "offered"),
+        ("offered", "accepted"),
+    ]
+    # ... and the command says how to try it
+    assert f"Demo pickup {window.pk} at Chandler Fashion Center" in out
+    assert f"/driver/windows/{window.pk}/" in out
+    assert all(label in out for label in labels)
+    for store in window.site.stores.filter(name__endswith="Chandler"):
+        assert f"/stores/{store.pk}/handoff/" in out
+    assert "rosa@desertbloom.example" in out
+
+    first = counts()
+    call_command("seed_demo", "--json")
+
+    assert counts() == first
+    assert json.loads(capsys.readouterr().out)["pickup"]["window"] == window.pk
+
+
+def test_the_pickup_is_there_at_night_too():
+    # 03:00 in Chandler: every store is closed, the demo pickup is seeded all the same
+    with time_machine.travel(datetime(2027, 1, 5, 10, 0, tzinfo=UTC), tick=False):
+        call_command("seed_demo", "--json")
+
+        window = PickupWindow.objects.get(driver__user__username="luis.ortega")
+        assert window.status == PickupWindow.Status.ACCEPTED
+        assert window.starts_at == timezone.now() + timedelta(minutes=20)
+        assert window.booked_packages == 4

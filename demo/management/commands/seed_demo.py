@@ -26,3 +26,24 @@ class Command(BaseCommand):
             )
         for login in credentials["drivers"]:
             self.stdout.write(f"  Driver near {login['site']}: {login['username']} / {login['password']}")
+        self._pickup(credentials["pickup"], credentials["portal_url"])
+
+    def _pickup(self, pickup, portal_url):
+        """How to try the demo pickup from the driver's phone, step by step."""
+        driver = pickup["driver"]
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo pickup {pickup['window']} at {pickup['site']}, {pickup['starts_local']}")
+            + f" ({pickup['status'].lower()}):"
+        )
+        self.stdout.write(
+            f"  Log in as {driver['username']} / {driver['password']}, open {portal_url}{pickup['page']}"
+            f' and press "I\'m here" (check-in opens {settings.ARRIVE_EARLY_MINUTES} minutes before the start).'
+        )
+        self.stdout.write(
+            "  At each store, enter the store code shown on its Handoff page (the owner's login), then scan the labels:"
+        )
+        for store in pickup["stores"]:
+            self.stdout.write(
+                f"    {store['store']}: code at {portal_url}{store['handoff_page']}"
+                f" (log in as {store['login']} / {store['password']}); labels {', '.join(store['labels'])}"
+            )
