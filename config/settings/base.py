@@ -201,6 +201,11 @@ AT_RISK_MINUTES = env.int("AT_RISK_MINUTES", default=30)  # no driver this close
 ARRIVE_EARLY_MINUTES = env.int("ARRIVE_EARLY_MINUTES", default=30)  # check-in opens this long before the start
 ARRIVE_RADIUS_MILES = env.float("ARRIVE_RADIUS_MILES", default=0.5)  # a check-in's location must be this close
 DEPART_GRACE_MINUTES = env.int("DEPART_GRACE_MINUTES", default=30)  # a visit nobody ended closes this long after
+MAX_DELIVERY_ATTEMPTS = env.int("MAX_DELIVERY_ATTEMPTS", default=2)  # then only collected in store or cancel
+# Miles between a run's stops (deliveries.routing): any callable(points) -> matrix; straight lines by default.
+ROUTE_DISTANCE_MATRIX = env("ROUTE_DISTANCE_MATRIX", default="deliveries.routing.straight_line_miles")
+ROUTE_AVERAGE_MPH = env.float("ROUTE_AVERAGE_MPH", default=25.0)  # a driver's average speed between stops
+ROUTE_STOP_MINUTES = env.int("ROUTE_STOP_MINUTES", default=4)  # time spent handing over a parcel at each stop
 
 LOGGING = {
     "version": 1,
