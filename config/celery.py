@@ -62,6 +62,10 @@ app.conf.beat_schedule = {
         "task": "deliveries.tasks.offer_windows",
         "schedule": crontab(minute="*"),
     },
+    "deliveries-flag-overdue-returns": {
+        "task": "deliveries.tasks.flag_overdue_returns",
+        "schedule": crontab(minute="*/15"),
+    },
     "merchants-expire-idempotency-keys": {
         "task": "merchants.tasks.expire_idempotency_keys",
         "schedule": crontab(hour=4, minute=17),

@@ -81,6 +81,11 @@ def manifest(window: PickupWindow) -> list[Stop]:
     return sorted(stops.values(), key=lambda stop: (stop.store.unit, stop.store.name))
 
 
+def orders_of_driver(driver: Driver) -> QuerySet[Order]:
+    """Every order that went through the driver's hands (their windows), whatever its status now."""
+    return Order.objects.filter(pickup_window__driver=driver).select_related("store__site")
+
+
 def orders_in_care(driver: Driver) -> QuerySet[Order]:
     """Orders the driver has collected and not yet handed on."""
     return (

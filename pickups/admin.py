@@ -30,7 +30,7 @@ class OrderEventInline(admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["external_id", "tracking_code", "merchant", "store", "status", "service_level", "created_at"]
-    list_filter = ["status", "service_level", "store__site", "created_at"]
+    list_filter = ["status", "return_overdue", "service_level", "store__site", "created_at"]
     search_fields = ["external_id", "tracking_code", "customer_name", "merchant__display_name"]
     list_select_related = ["merchant", "store__site"]
     # Orders change only through the services (portal, API, workers), which check the rules and

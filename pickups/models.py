@@ -285,6 +285,23 @@ EVENT_TITLES = {
 }
 
 
+# Where a delivered parcel was left, and why a delivery failed, in the customer's and the merchant's words.
+DELIVERY_PLACES = {
+    "handed_to_customer": "Handed to the customer",
+    "front_door": "Left at the front door",
+    "reception": "Left at reception",
+    "neighbour": "Left with a neighbour",
+}
+FAILURE_REASONS = {
+    "not_home": "Nobody was home",
+    "address_not_found": "The address could not be found",
+    "refused": "The parcel was refused",
+    "unsafe": "It was not safe to deliver",
+    "damaged": "The parcel was damaged",
+    "other": "Another reason",
+}
+
+
 class OrderEvent(AppendOnlyModel):
     """One step in an order's life: the custody ledger, the timeline and the webhook source.
 
@@ -313,6 +330,19 @@ class OrderEvent(AppendOnlyModel):
     @property
     def title(self) -> str:
         return EVENT_TITLES.get(self.type, self.type)
+
+    @property
+    def summary(self) -> str:
+        """The event's particulars in a line: where a parcel was left and to whom, why a delivery failed."""
+        details = self.details
+        if self.type == "order.delivered":
+            place = DELIVERY_PLACES.get(details.get("left_at"), "")
+            name = details.get("recipient_name")
+            return f"{place}, to {name}" if name and place else place or name or ""
+        if self.type == "order.delivery_failed":
+            reason = FAILURE_REASONS.get(details.get("reason"), "")
+            return f"{reason}: {details['note']}" if details.get("note") else reason
+        return details.get("reason", "")
 
 
 class OrderImportStatus(models.TextChoices):

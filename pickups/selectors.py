@@ -29,6 +29,17 @@ def order_for_merchant(*, merchant: Merchant, pk: int) -> Order:
     return get_object_or_404(orders_for_merchant(merchant), pk=pk)
 
 
+def proof_event(user, *, order_pk: int, event_pk: int) -> OrderEvent:
+    """A delivery event with a photo, if the user is one of the order's merchant's team or a program
+    admin; 404 for everyone else."""
+    events = OrderEvent.objects.filter(pk=event_pk, order_id=order_pk, type="order.delivered").exclude(
+        details__photo=""
+    )
+    if not user.is_staff:
+        events = events.filter(order__merchant__memberships__user=user)
+    return get_object_or_404(events.filter(details__has_key="photo"))
+
+
 def orders_search(orders: QuerySet[Order], text: str) -> QuerySet[Order]:
     text = text.strip()
     if not text:

@@ -111,6 +111,11 @@ def orders_mark_ready(*, orders: list[Order], actor: Actor) -> tuple[list[Order]
     return orders_transition(orders=orders, to=Status.READY, actor=actor)
 
 
+def order_mark_collected(*, order: Order, actor: Actor) -> Order:
+    """A returned order the customer came to fetch in the store: its journey ends here."""
+    return order_transition(order=order, to=Status.COLLECTED, actor=actor)
+
+
 def order_cancel(*, order: Order, actor: Actor, reason: str) -> Order:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the order is cancelled."})

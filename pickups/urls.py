@@ -16,6 +16,8 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/ready/", views.order_ready, name="order_ready"),
     path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<int:pk>/collected/", views.order_collected, name="order_collected"),
+    path("orders/<int:pk>/proof/<int:event_pk>.jpg", views.order_proof_photo, name="order_proof_photo"),
     path("orders/<int:pk>/labels.pdf", views.order_labels, name="order_labels"),
     path("track/<str:tracking_code>/", views.tracking, name="tracking"),
 ]

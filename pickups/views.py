@@ -2,10 +2,13 @@ import csv
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -83,21 +86,46 @@ def order_create(request):
 @merchant_required
 def order_detail(request, pk):
     order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
-    context = {"order": order, "events": order.events.all(), "cancel_form": CancelForm()}
+    context = {
+        "order": order,
+        "events": order.events.all(),
+        "cancel_form": CancelForm(),
+        "can_try_again": order.attempt < settings.MAX_DELIVERY_ATTEMPTS,
+    }
     return render(request, "pickups/order_detail.html", context)
 
 
 @require_POST
 @merchant_required
 def order_ready(request, pk):
+    return _order_move(request, pk, services.order_mark_ready, "Order {} is ready for pickup.")
+
+
+@require_POST
+@merchant_required
+def order_collected(request, pk):
+    return _order_move(request, pk, services.order_mark_collected, "Order {} was collected in the store.")
+
+
+def _order_move(request, pk, move, done: str):
+    """Move one of the merchant's orders with `move`; say so, or why it cannot move."""
     order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
     try:
-        services.order_mark_ready(order=order, actor=Actor.of_user(request.user))
+        move(order=order, actor=Actor.of_user(request.user))
     except TransitionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Order {order.external_id} is ready for pickup.")
+        messages.success(request, done.format(order.external_id))
     return redirect("order_detail", pk=order.pk)
+
+
+@login_required
+def order_proof_photo(request, pk, event_pk):
+    """A delivery's photo, only for the order's merchant and the program's admins."""
+    event = selectors.proof_event(request.user, order_pk=pk, event_pk=event_pk)
+    response = FileResponse(default_storage.open(event.details["photo"]), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @require_POST

@@ -25,6 +25,7 @@ from merchants.models import Membership, Store
 from notifications.models import Notification
 from notifications.services import notification_email, notify
 
+from .counter_scans import Outcomes, Scan, labels_of, orders_complete, scan_labels
 from .ledger import order_move, orders_note, orders_save
 from .models import Order, Package, PickupWindow
 from .window_states import check_window_move, window_move, windows_release_capacity
@@ -138,25 +139,13 @@ def window_arrive(
     return window
 
 
-# What each scan's result means, in a driver's words.
-SCAN_RESULTS = {
-    "collected": "Collected.",
-    "already_collected": "Already collected.",
-    "other_store": "This parcel belongs to another store in this pickup.",
-    "not_in_this_window": "Not part of this pickup: leave it at the store.",
-    "unknown": "Not a label we know: check the code.",
-}
-
-
-@dataclass(frozen=True)
-class Scan:
-    label_code: str
-    result: str  # a key of SCAN_RESULTS
-    tracking_code: str = ""
-
-    @property
-    def message(self) -> str:
-        return SCAN_RESULTS[self.result]
+# What a driver hears for each label scanned at a counter to collect it.
+PICKUP_OUTCOMES = Outcomes(
+    scanned=("collected", "Collected."),
+    again=("already_collected", "Already collected."),
+    other_store=("other_store", "This parcel belongs to another store in this pickup."),
+    elsewhere=("not_in_this_window", "Not part of this pickup: leave it at the store."),
+)
 
 
 @dataclass
@@ -198,29 +187,16 @@ def window_collect(
     store = _store_in_window(store_id, packages)
     store_code_check(store, store_code, at=now, scope=f"window:{window.pk}")
 
-    codes = list(dict.fromkeys(code.strip().upper() for code in label_codes if code.strip()))
-    by_label = {package.label_code: package for package in packages}
-    elsewhere = set(
-        Package.objects.filter(label_code__in=[code for code in codes if code not in by_label]).values_list(
-            "label_code", flat=True
-        )
+    scans, collected = scan_labels(
+        label_codes,
+        packages=packages,
+        store_id=store.pk,
+        from_status=Order.Status.SCHEDULED,
+        stamp="collected_at",
+        at=now,
+        outcomes=PICKUP_OUTCOMES,
     )
-    scans, collected = [], []
-    for code in codes:
-        package = by_label.get(code)
-        if package is None:
-            scans.append(Scan(code, "not_in_this_window" if code in elsewhere else "unknown"))
-        elif package.order.store_id != store.pk:
-            scans.append(Scan(code, "other_store", package.order.tracking_code))
-        elif package.collected_at is not None or package.order.status != Order.Status.SCHEDULED:
-            scans.append(Scan(code, "already_collected", package.order.tracking_code))
-        else:
-            package.collected_at = now
-            collected.append(package.pk)
-            scans.append(Scan(code, "collected", package.order.tracking_code))
-    Package.objects.filter(pk__in=collected).update(collected_at=now)
-
-    picked_up = _orders_complete(packages, collected)
+    picked_up = orders_complete(packages, collected, "collected_at")
     details = {"window": window.pk, "store": store.name, "driver": window.driver_name}
     orders_save(
         picked_up,
@@ -231,7 +207,7 @@ def window_collect(
                 actor=actor,
                 at=now,
                 location=location,
-                details=details | {"labels": sorted(p.label_code for p in packages if p.order_id == order.pk)},
+                details=details | {"labels": labels_of(order.pk, packages)},
             )
             for order in picked_up
         ],
@@ -328,18 +304,6 @@ def _store_in_window(store_id: int, packages: list[Package]) -> Store:
     if store_id not in stores:
         raise ValidationError({"store": "This pickup has no parcels at that store."})
     return Store.objects.get(pk=store_id)
-
-
-def _orders_complete(packages: list[Package], just_collected: list[int]) -> list[Order]:
-    """Scheduled orders whose every package is now collected, one of them in this scan."""
-    just_collected = set(just_collected)
-    touched = {package.order_id for package in packages if package.pk in just_collected}
-    orders = {package.order_id: package.order for package in packages}
-    return [
-        orders[order_id]
-        for order_id in sorted(touched)
-        if all(package.collected_at for package in packages if package.order_id == order_id)
-    ]
 
 
 def _tell_stores_driver_arrived(window: PickupWindow, orders: list[Order]) -> None:

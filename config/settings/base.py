@@ -104,6 +104,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from here once collectstatic ran
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (proof-of-delivery photos): never served as static files, only through views that
+# check who asks. Any Django storage backend can replace the file system through STORAGES.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 # Email: EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587 (console by default).
 _email = env.email_url("EMAIL_URL", default="consolemail://")

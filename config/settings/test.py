@@ -5,6 +5,7 @@ on SQLite and again on PostgreSQL with Redis.
 """
 
 import os
+import tempfile
 
 from .base import *  # noqa: F403
 from .base import env
@@ -17,6 +18,10 @@ PORTAL_URL = "http://testserver"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # Each pytest-xdist process gets its own queue, so a worker started by one process never runs
 # tasks meant for another process's test database.
-CELERY_TASK_DEFAULT_QUEUE = f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+CELERY_TASK_DEFAULT_QUEUE = f"tests-{_worker}"
+
+# Uploaded photos go to a scratch folder per test process, never into var/.
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), f"mallpickup-test-media-{_worker}")

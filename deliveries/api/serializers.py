@@ -3,10 +3,11 @@ from zoneinfo import ZoneInfo
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
+from deliveries.handoffs import RETURN_OUTCOMES
 from deliveries.models import Offer
 from deliveries.selectors import driver_for_user, manifest
-from pickups.models import Order, PickupWindow
-from pickups.visits import SCAN_RESULTS
+from pickups.models import DELIVERY_PLACES, FAILURE_REASONS, Order, PickupWindow
+from pickups.visits import PICKUP_OUTCOMES
 
 
 class DriverLoginSerializer(AuthTokenSerializer):
@@ -156,7 +157,7 @@ class LocationSerializer(serializers.Serializer):
         return None if data.get("latitude") is None else (data["latitude"], data["longitude"])
 
 
-class PickupSerializer(LocationSerializer):
+class CounterScanSerializer(serializers.Serializer):
     store = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The store at whose counter you are.")
     store_code = serializers.CharField(max_length=12, help_text="The 6-digit code on the store's Handoff page.")
     label_codes = serializers.ListField(
@@ -167,9 +168,13 @@ class PickupSerializer(LocationSerializer):
     )
 
 
+class PickupSerializer(CounterScanSerializer, LocationSerializer):
+    pass
+
+
 class ScanSerializer(serializers.Serializer):
     label_code = serializers.CharField()
-    result = serializers.ChoiceField(choices=list(SCAN_RESULTS))
+    result = serializers.ChoiceField(choices=sorted(PICKUP_OUTCOMES.results | RETURN_OUTCOMES.results))
     message = serializers.CharField()
     tracking_code = serializers.CharField()
 
@@ -199,3 +204,37 @@ class DepartResultSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Store name: labels you scanned of orders left behind; give those parcels back.",
     )
+
+
+class DeliverSerializer(LocationSerializer):
+    left_at = serializers.ChoiceField(choices=list(DELIVERY_PLACES), default="handed_to_customer")
+    recipient_name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Who took the parcel; required unless a photo is sent.",
+    )
+    photo = serializers.FileField(
+        required=False,
+        allow_null=True,
+        help_text="JPEG, PNG or WebP up to 8 MB (send multipart/form-data); required unless handed to the customer.",
+    )
+
+
+class FailSerializer(LocationSerializer):
+    reason = serializers.ChoiceField(choices=list(FAILURE_REASONS))
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="Required for `other`.")
+
+
+class HandedOrderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Order
+        fields = ["id", "tracking_code", "status", "attempt"]
+
+
+class ReturnResultSerializer(serializers.Serializer):
+    results = ScanSerializer(many=True, source="scans")
+    returned = serializers.SerializerMethodField(help_text="Tracking codes of the orders now wholly back at the store.")
+
+    def get_returned(self, result) -> list[str]:
+        return [order.tracking_code for order in result.returned]

@@ -1,13 +1,15 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import DriverTokenView, DriverWindowViewSet, OfferViewSet
+from .views import DriverOrderViewSet, DriverReturnView, DriverTokenView, DriverWindowViewSet, OfferViewSet
 
 router = SimpleRouter()
 router.register("driver/offers", OfferViewSet, basename="driver-offer")
 router.register("driver/windows", DriverWindowViewSet, basename="driver-window")
+router.register("driver/orders", DriverOrderViewSet, basename="driver-order")
 
 urlpatterns = [
     path("auth/token/", DriverTokenView.as_view(), name="driver-token"),
+    path("driver/returns/", DriverReturnView.as_view(), name="driver-returns"),
     *router.urls,
 ]

@@ -5,25 +5,32 @@ from knox.views import LoginView
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.fields import CharField, IntegerField
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from common.actors import Actor
-from deliveries import selectors, services
+from deliveries import handoffs, selectors, services
 from deliveries.models import Offer
 from pickups import visits
-from pickups.models import PickupWindow
+from pickups.models import Order, PickupWindow
 
 from .permissions import IsActiveDriver
 from .serializers import (
+    CounterScanSerializer,
+    DeliverSerializer,
     DepartResultSerializer,
     DriverLoginSerializer,
     DriverTokenSerializer,
+    FailSerializer,
+    HandedOrderSerializer,
     LocationSerializer,
     OfferSerializer,
     PickupResultSerializer,
     PickupSerializer,
+    ReturnResultSerializer,
     WindowSerializer,
 )
 
@@ -157,3 +164,69 @@ class DriverWindowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         """Give an accepted pickup back before you arrive; it is offered to other drivers at once."""
         window = services.window_give_back(window=self.get_object(), driver=request.driver)
         return Response({"id": window.pk, "status": window.status})
+
+
+class DriverOrderViewSet(viewsets.GenericViewSet):
+    """The orders in your care: deliver each with proof, or say why you could not."""
+
+    permission_classes = [IsActiveDriver]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    queryset = Order.objects.none()  # for the schema; get_queryset scopes to the caller
+
+    def get_queryset(self):
+        return selectors.orders_of_driver(self.request.driver)
+
+    @extend_schema(
+        request={"application/json": DeliverSerializer, "multipart/form-data": DeliverSerializer},
+        responses={200: HandedOrderSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def deliver(self, request, pk):
+        """Delivered: `recipient_name` and/or a `photo` (a photo whenever it was not handed over).
+        404 if the order is not in your care, 409 if it is not out with you."""
+        body = DeliverSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = handoffs.order_deliver(
+            order=self.get_object(),
+            driver=request.driver,
+            left_at=body.validated_data["left_at"],
+            recipient_name=body.validated_data.get("recipient_name", ""),
+            photo=body.validated_data.get("photo"),
+            location=body.location,
+        )
+        return Response(HandedOrderSerializer(order).data)
+
+    @extend_schema(request=FailSerializer, responses={200: HandedOrderSerializer})
+    @action(detail=True, methods=["post"])
+    def fail(self, request, pk):
+        """Could not deliver: a `reason` (and a `note` for `other`); take the parcel back to its store."""
+        body = FailSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = handoffs.order_fail(
+            order=self.get_object(),
+            driver=request.driver,
+            reason=body.validated_data["reason"],
+            note=body.validated_data.get("note", ""),
+            location=body.location,
+        )
+        return Response(HandedOrderSerializer(order).data)
+
+
+class DriverReturnView(GenericAPIView):
+    """Hand failed parcels back at a store's counter: its code, then each label (403 wrong code)."""
+
+    permission_classes = [IsActiveDriver]
+    serializer_class = CounterScanSerializer
+
+    @extend_schema(request=CounterScanSerializer, responses={200: ReturnResultSerializer})
+    def post(self, request):
+        body = CounterScanSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = handoffs.orders_return(
+            driver=request.driver,
+            store_id=body.validated_data["store"],
+            store_code=body.validated_data["store_code"],
+            label_codes=body.validated_data["label_codes"],
+            now=timezone.now(),
+        )
+        return Response(ReturnResultSerializer(result).data)

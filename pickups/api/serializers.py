@@ -106,6 +106,7 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "status",
+            "attempt",
             "tracking_code",
             *ORDER_FIELDS,
             "distance_miles",

@@ -59,8 +59,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses={200: OrderSerializer})
     @action(detail=True, methods=["post"])
     def ready(self, request, pk):
-        """Flag the order ready for pickup: it is then put into the next fitting pickup window."""
+        """Flag the order ready for pickup: it is then put into the next fitting pickup window. A returned
+        order goes out again as a new attempt, up to MAX_DELIVERY_ATTEMPTS (then 409)."""
         services.order_mark_ready(order=self.get_object(), actor=actor_of(request))
+        return Response(OrderSerializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses={200: OrderSerializer})
+    @action(detail=True, methods=["post"])
+    def collected(self, request, pk):
+        """A returned order the customer fetched in the store (409 unless it was returned)."""
+        services.order_mark_collected(order=self.get_object(), actor=actor_of(request))
         return Response(OrderSerializer(self.get_object()).data)
 
     @extend_schema(request=CancelSerializer, responses={200: OrderSerializer})

@@ -8,7 +8,8 @@ from rest_framework.test import APIClient
 
 from common.actors import Actor
 from deliveries.services import offer_accept, window_offer_wave
-from pickups.visits import window_arrive
+from merchants.handoff_codes import store_code
+from pickups.visits import window_arrive, window_collect
 
 
 @pytest.fixture(autouse=True)
@@ -46,3 +47,16 @@ def on_site(accepted, driver, at_start):
     window_arrive(window_id=accepted.pk, driver_id=driver.pk, actor=Actor.of_user(driver.user), now=timezone.now())
     accepted.refresh_from_db()
     return accepted
+
+
+def collect(window, driver, order, labels=None):
+    """The driver scans `labels` of the order (all of them by default) at its store's counter."""
+    return window_collect(
+        window_id=window.pk,
+        driver_id=driver.pk,
+        store_id=order.store_id,
+        store_code=store_code(order.store).code,
+        label_codes=labels if labels is not None else [p.label_code for p in order.packages.all()],
+        actor=Actor.of_user(driver.user),
+        now=timezone.now(),
+    )

@@ -8,15 +8,15 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from common.actors import SYSTEM, Actor
+from common.actors import SYSTEM
 from deliveries.models import Offer
 from merchants.handoff_codes import STEP_SECONDS, store_code
 from notifications.models import Notification
 from pickups.ledger import orders_transition
 from pickups.models import Order, PickupWindow, WindowEvent
-from pickups.visits import window_collect, windows_depart_overdue
+from pickups.visits import windows_depart_overdue
 from pickups.windows import orders_assign
-from tests.deliveries.conftest import api_for
+from tests.deliveries.conftest import api_for, collect
 from tests.factories import DriverFactory, MembershipFactory, StoreFactory, make_orders
 
 pytestmark = pytest.mark.django_db
@@ -254,15 +254,7 @@ class TestDepart:
     def test_the_sweep_ends_a_forgotten_visit(self, on_site, driver, settings):
         settings.DEPART_GRACE_MINUTES = 30
         order = on_site.orders.get()
-        window_collect(
-            window_id=on_site.pk,
-            driver_id=driver.pk,
-            store_id=order.store_id,
-            store_code=store_code(order.store).code,
-            label_codes=labels_of(order)[:1],
-            actor=Actor.of_user(driver.user),
-            now=timezone.now(),
-        )
+        collect(on_site, driver, order, labels_of(order)[:1])
 
         assert windows_depart_overdue(now=on_site.ends_at + timedelta(minutes=29)) == []
         [ended] = windows_depart_overdue(now=on_site.ends_at + timedelta(minutes=31))
