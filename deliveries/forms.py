@@ -1,5 +1,7 @@
 from django import forms
 
+from pickups.models import DELIVERY_PLACES, FAILURE_REASONS
+
 
 class ScanForm(forms.Form):
     """The scan page's form, for drivers' phones without JavaScript: one store, its code, a label."""
@@ -20,3 +22,14 @@ def posted_location(data) -> tuple | None:
     except forms.ValidationError:
         return None
     return (latitude, longitude) if latitude is not None and longitude is not None else None
+
+
+class DeliverForm(forms.Form):
+    left_at = forms.ChoiceField(choices=DELIVERY_PLACES.items())
+    recipient_name = forms.CharField(max_length=200, required=False)
+    photo = forms.FileField(required=False)
+
+
+class FailForm(forms.Form):
+    reason = forms.ChoiceField(choices=FAILURE_REASONS.items())
+    note = forms.CharField(max_length=500, required=False)

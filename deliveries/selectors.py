@@ -70,14 +70,23 @@ class Stop:
 
 
 def manifest(window: PickupWindow) -> list[Stop]:
-    """The stops of a window: each store with its orders, in unit order (from prefetched rows)."""
+    """The stops of a window: each store with its orders and how many parcels are collected."""
+    return stops_of(
+        window.orders.all(),
+        done=lambda package, order: package.collected_at is not None or order.status != Order.Status.SCHEDULED,
+    )
+
+
+def stops_of(orders, *, done) -> list[Stop]:
+    """Orders grouped by store, in unit order, counting the parcels for which `done(package, order)`
+    holds (from prefetched rows)."""
     stops: dict[int, Stop] = {}
-    for order in window.orders.all():
+    for order in orders:
         stop = stops.setdefault(order.store_id, Stop(store=order.store))
         stop.orders.append(order)
         for package in order.packages.all():
             stop.packages += 1
-            stop.collected += package.collected_at is not None or order.status != Order.Status.SCHEDULED
+            stop.collected += done(package, order)
     return sorted(stops.values(), key=lambda stop: (stop.store.unit, stop.store.name))
 
 
@@ -90,7 +99,17 @@ def orders_in_care(driver: Driver) -> QuerySet[Order]:
     """Orders the driver has collected and not yet handed on."""
     return (
         Order.objects.filter(pickup_window__driver=driver, status=Order.Status.PICKED_UP)
-        .select_related("store__site")
+        .select_related("store__site", "pickup_window__site")
         .prefetch_related("packages")
         .order_by("pickup_window__starts_at", "pk")
+    )
+
+
+def orders_to_return(driver: Driver) -> QuerySet[Order]:
+    """The driver's failed deliveries, which must go back over their store's counter."""
+    return (
+        Order.objects.filter(pickup_window__driver=driver, status=Order.Status.DELIVERY_FAILED)
+        .select_related("store__site")
+        .prefetch_related("packages")
+        .order_by("store__name", "pk")
     )

@@ -1,17 +1,18 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from common.actors import Actor
 from common.errors import NotAllowedError, TooManyAttemptsError, TransitionError
 from notifications.selectors import in_app_messages
 from pickups import visits
+from pickups.models import DELIVERY_PLACES, FAILURE_REASONS
 
-from . import selectors, services
+from . import handoffs, runs, selectors, services
 from .access import driver_required
-from .forms import ScanForm, posted_location
+from .forms import DeliverForm, FailForm, ScanForm, posted_location
 
 # What a failed service call says to a driver on these pages (the API answers 400/403/409/429).
 REFUSED = (TransitionError, NotAllowedError, TooManyAttemptsError, ValidationError)
@@ -89,7 +90,7 @@ def window_pickup(request, pk):
     window = selectors.window_for_driver(driver=request.driver, pk=pk)
     form = ScanForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+        messages.error(request, _form_words(form))
         return redirect("driver_window", pk=window.pk)
     data = form.cleaned_data
     try:
@@ -138,7 +139,7 @@ def window_depart(request, pk):
         if left
         else "Visit ended with every parcel collected.",
     )
-    return redirect("driver_home")
+    return redirect("driver_run")
 
 
 @require_POST
@@ -167,3 +168,96 @@ def _codes_key(window) -> str:
 
 def _words(error: Exception) -> str:
     return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+@driver_required
+def driver_run(request):
+    """The delivery run: stops in route order with ETAs, and for each a Delivered and a Couldn't deliver form."""
+    context = {
+        "run": runs.driver_run(driver=request.driver, now=timezone.now()),
+        "to_return": selectors.orders_to_return(request.driver).count(),
+        "places": DELIVERY_PLACES.items(),
+        "reasons": FAILURE_REASONS.items(),
+    }
+    return render(request, "deliveries/driver_run.html", context)
+
+
+@require_POST
+@driver_required
+def order_deliver(request, pk):
+    order = get_object_or_404(selectors.orders_of_driver(request.driver), pk=pk)
+    form = DeliverForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _form_words(form))
+        return redirect("driver_run")
+    try:
+        handoffs.order_deliver(
+            order=order,
+            driver=request.driver,
+            left_at=form.cleaned_data["left_at"],
+            recipient_name=form.cleaned_data["recipient_name"],
+            photo=form.cleaned_data["photo"],
+            location=posted_location(request.POST),
+        )
+    except REFUSED as error:
+        messages.error(request, _words(error))
+    else:
+        messages.success(request, f"Delivered to {order.customer_first_name}.")
+    return redirect("driver_run")
+
+
+@require_POST
+@driver_required
+def order_fail(request, pk):
+    order = get_object_or_404(selectors.orders_of_driver(request.driver), pk=pk)
+    form = FailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_words(form))
+        return redirect("driver_run")
+    try:
+        handoffs.order_fail(
+            order=order,
+            driver=request.driver,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+            location=posted_location(request.POST),
+        )
+    except REFUSED as error:
+        messages.error(request, _words(error))
+    else:
+        messages.warning(request, f"Take {order.customer_first_name}'s parcel back to {order.store.name} today.")
+    return redirect("driver_run")
+
+
+@require_http_methods(["GET", "POST"])
+@driver_required
+def driver_returns(request):
+    """Failed deliveries to hand back, store by store; a POST is a scan sent without JavaScript."""
+    if request.method == "POST":
+        form = ScanForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _form_words(form))
+            return redirect("driver_returns")
+        try:
+            result = handoffs.orders_return(
+                driver=request.driver,
+                store_id=form.cleaned_data["store"],
+                store_code=form.cleaned_data["store_code"],
+                label_codes=form.cleaned_data["label_codes"],
+                now=timezone.now(),
+            )
+        except REFUSED as error:
+            messages.error(request, _words(error))
+        else:
+            for scan in result.scans:
+                level = messages.SUCCESS if scan.result == "returned" else messages.WARNING
+                messages.add_message(request, level, f"{scan.label_code}: {scan.message}")
+        return redirect("driver_returns")
+    stops = selectors.stops_of(
+        selectors.orders_to_return(request.driver), done=lambda package, order: package.returned_at is not None
+    )
+    return render(request, "deliveries/driver_returns.html", {"stops": stops})
+
+
+def _form_words(form) -> str:
+    return " ".join(message for errors in form.errors.values() for message in errors)

@@ -238,3 +238,37 @@ class ReturnResultSerializer(serializers.Serializer):
 
     def get_returned(self, result) -> list[str]:
         return [order.tracking_code for order in result.returned]
+
+
+class RunStopSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="order.pk")
+    tracking_code = serializers.CharField(source="order.tracking_code")
+    customer_first_name = serializers.CharField(source="order.customer_first_name")
+    address = serializers.CharField(source="order.address")
+    phone = serializers.CharField(source="order.customer_phone")
+    latitude = serializers.DecimalField(source="order.latitude", max_digits=9, decimal_places=6)
+    longitude = serializers.DecimalField(source="order.longitude", max_digits=9, decimal_places=6)
+    packages = serializers.SerializerMethodField()
+    store = serializers.CharField(source="order.store.name")
+    notes = serializers.CharField(source="order.notes")
+    miles = serializers.FloatField(help_text="From the previous stop, straight line.")
+    eta = serializers.DateTimeField(source="arrives_at", help_text="Estimated arrival, in the site's time zone.")
+
+    def get_packages(self, stop) -> list[str]:
+        return [package.label_code for package in stop.order.packages.all()]
+
+    def to_representation(self, stop):
+        data = super().to_representation(stop)
+        data["eta"] = stop.arrives_at.astimezone(ZoneInfo(stop.order.store.site.timezone)).isoformat()
+        data["miles"] = round(stop.miles, 1)
+        return data
+
+
+class RunSerializer(serializers.Serializer):
+    starts_from = serializers.CharField(source="start_label", help_text="Where the run is planned from.")
+    total_miles = serializers.SerializerMethodField()
+    engine = serializers.CharField(help_text="What chose the order: vroom (the routing engine) or fallback.")
+    stops = RunStopSerializer(many=True)
+
+    def get_total_miles(self, run) -> float:
+        return round(run.total_miles, 1)

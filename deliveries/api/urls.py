@@ -1,7 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import DriverOrderViewSet, DriverReturnView, DriverTokenView, DriverWindowViewSet, OfferViewSet
+from .views import (
+    DriverOrderViewSet,
+    DriverReturnView,
+    DriverRunView,
+    DriverTokenView,
+    DriverWindowViewSet,
+    OfferViewSet,
+)
 
 router = SimpleRouter()
 router.register("driver/offers", OfferViewSet, basename="driver-offer")
@@ -11,5 +18,6 @@ router.register("driver/orders", DriverOrderViewSet, basename="driver-order")
 urlpatterns = [
     path("auth/token/", DriverTokenView.as_view(), name="driver-token"),
     path("driver/returns/", DriverReturnView.as_view(), name="driver-returns"),
+    path("driver/run/", DriverRunView.as_view(), name="driver-run"),
     *router.urls,
 ]

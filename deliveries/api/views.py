@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from common.actors import Actor
-from deliveries import handoffs, selectors, services
+from deliveries import handoffs, runs, selectors, services
 from deliveries.models import Offer
 from pickups import visits
 from pickups.models import Order, PickupWindow
@@ -31,6 +31,7 @@ from .serializers import (
     PickupResultSerializer,
     PickupSerializer,
     ReturnResultSerializer,
+    RunSerializer,
     WindowSerializer,
 )
 
@@ -230,3 +231,14 @@ class DriverReturnView(GenericAPIView):
             now=timezone.now(),
         )
         return Response(ReturnResultSerializer(result).data)
+
+
+class DriverRunView(GenericAPIView):
+    """Your delivery run: the parcels in your care in the order to deliver them, with miles and ETAs,
+    planned from your last stop (or the site) and from now."""
+
+    permission_classes = [IsActiveDriver]
+    serializer_class = RunSerializer
+
+    def get(self, request):
+        return Response(RunSerializer(runs.driver_run(driver=request.driver, now=timezone.now())).data)

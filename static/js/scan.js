@@ -1,4 +1,5 @@
-// The driver's scan page: each scan is sent to the API at once and answered in place (no reload).
+// The driver's scan pages (collecting at a counter, returning to one): each scan is sent to the API at
+// once and answered in place (no reload).
 // A keyboard-wedge scanner types the label and presses Enter, which submits the form; the camera
 // button uses the browser's BarcodeDetector where there is one. Without this script the form posts
 // to the portal, which answers the same way with a page reload.
@@ -15,12 +16,16 @@
     while (list.children.length > 4) list.lastElementChild.remove();
   }
 
-  function markCollected(label) {
+  const DONE = ["collected", "already_collected", "returned", "already_returned"];
+
+  function markDone(form, label) {
     const row = document.querySelector(`.parcel[data-label="${CSS.escape(label)}"]`);
     if (row) {
       row.classList.add("done");
-      row.querySelector(".state").textContent = "Collected";
+      row.querySelector(".state").textContent = form.dataset.doneWord || "Collected";
     }
+    const stop = form.closest(".stop");
+    stop.querySelector("[data-collected]").textContent = stop.querySelectorAll(".parcel.done").length;
   }
 
   async function send(form, label) {
@@ -50,12 +55,9 @@
       return;
     }
     for (const scan of body.results) {
-      say(form, `${scan.label_code}: ${scan.message}`, scan.result === "collected" || scan.result === "already_collected");
-      if (scan.result === "collected" || scan.result === "already_collected") markCollected(scan.label_code);
-    }
-    for (const store of body.progress) {
-      const count = document.querySelector(`.stop[data-store="${store.store}"] [data-collected]`);
-      if (count) count.textContent = store.collected;
+      const done = DONE.includes(scan.result);
+      say(form, `${scan.label_code}: ${scan.message}`, done);
+      if (done) markDone(form, scan.label_code);
     }
     if (body.window_status === "completed") {
       say(form, "Every parcel collected: the visit is over.", true);

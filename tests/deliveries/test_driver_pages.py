@@ -149,7 +149,7 @@ def test_leaving_says_what_stays_and_what_to_give_back(driver_client, on_site):
     response = driver_client.post(reverse("driver_window_depart", args=[on_site.pk]), follow=True)
 
     page = response.content.decode()
-    assert response.redirect_chain[-1][0] == reverse("driver_home")
+    assert response.redirect_chain[-1][0] == reverse("driver_run")
     assert f"Give back to {order.store.name} before you go: {first}." in page
     assert "1 order stays with the stores" in page
 

@@ -117,13 +117,13 @@ def test_a_driver_collects_one_stores_parcels_on_a_phone_and_leaves(page, live_s
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOT, full_page=True)
 
-    # leaving: the other store's order stays behind, the collected one is in the driver's care
+    # leaving: the other store's order stays behind, the collected one is on the driver's run
     page.get_by_role("button", name="Leave the site").click()
-    page.wait_for_url(f"{live_server.url}/driver/")
+    page.wait_for_url(f"{live_server.url}/driver/run/")
     expect(page.locator(".messages")).to_contain_text("Visit ended. 1 order stays with the stores.")
     left = Order.objects.get(store=kicks)
     expect(page.locator(".messages")).to_contain_text(f"Left with {kicks.name}: {left.external_id}.")
-    care = page.locator("article.parcel-card")
-    expect(care).to_have_count(1)
-    expect(care).to_contain_text("from Desert Bloom Chandler")
+    run = page.locator("article.run-stop")
+    expect(run).to_have_count(1)
+    expect(run).to_contain_text("from Desert Bloom Chandler")
     assert Order.objects.get(store=kicks).status == Order.Status.READY
