@@ -62,6 +62,10 @@ app.conf.beat_schedule = {
         "task": "deliveries.tasks.offer_windows",
         "schedule": crontab(minute="*"),
     },
+    "deliveries-announce-lost-runs": {
+        "task": "deliveries.tasks.announce_lost_runs",
+        "schedule": crontab(minute="*/5"),
+    },
     "deliveries-flag-overdue-returns": {
         "task": "deliveries.tasks.flag_overdue_returns",
         "schedule": crontab(minute="*/15"),

@@ -21,6 +21,7 @@ from merchants.models import Store
 from merchants.services import program_admin_emails
 from notifications.services import notification_email
 from pickups.counter_scans import Outcomes, Scan, labels_of, orders_complete, scan_labels
+from pickups.customer_messages import customers_tell
 from pickups.ledger import order_move, order_transition, orders_save
 from pickups.models import DELIVERY_PLACES, FAILURE_REASONS, Order, Package
 
@@ -47,18 +48,23 @@ def order_deliver(
         raise ValidationError({"photo": "Take a photo of where you left the parcel."})
     if not recipient_name and photo is None:
         raise ValidationError({"recipient_name": "Say who took the parcel, or take a photo."})
-    name = proof_photo_save(photo) if photo is not None else ""
-    details = {"left_at": left_at, "recipient_name": recipient_name, "photo": name, "attempt": order.attempt}
+    stored = proof_photo_save(photo) if photo is not None else None
+    details = {"left_at": left_at, "recipient_name": recipient_name, "attempt": order.attempt}
+    details |= {"photo": stored.name, "photo_sha256": stored.sha256} if stored else {"photo": ""}
     try:
-        return order_transition(
+        order = order_transition(
             order=order, to=Order.Status.DELIVERED, actor=_actor(driver), details=details, location=location
         )
     except TransitionError:
-        if name:
-            default_storage.delete(name)  # nothing refers to it
+        if stored:
+            default_storage.delete(stored.name)  # nothing refers to it
         raise
+    how = {"delivered_at": order.updated_at, "how": DELIVERY_PLACES[left_at]}
+    customers_tell(orders=[order], what="delivered", details={order.pk: how})
+    return order
 
 
+@transaction.atomic
 def order_fail(*, order: Order, driver: Driver, reason: str, note: str = "", location: tuple | None = None) -> Order:
     """The parcel could not be delivered: it goes back to its store, which the driver's returns prove."""
     note = note.strip()
@@ -67,9 +73,11 @@ def order_fail(*, order: Order, driver: Driver, reason: str, note: str = "", loc
     if reason == "other" and not note:
         raise ValidationError({"note": "Say what happened."})
     details = {"reason": reason, "note": note, "attempt": order.attempt}
-    return order_transition(
+    order = order_transition(
         order=order, to=Order.Status.DELIVERY_FAILED, actor=_actor(driver), details=details, location=location
     )
+    customers_tell(orders=[order], what="delivery_failed", details={order.pk: {"why": FAILURE_REASONS[reason]}})
+    return order
 
 
 # What a driver hears for each label scanned at a store's counter to hand it back.

@@ -4,8 +4,10 @@ A phone's photo carries where and when it was taken in its EXIF data; the portal
 record of both in the ledger, so the photo is stored without it, turned upright, at most 1600 px.
 """
 
+import hashlib
 import secrets
 import warnings
+from dataclasses import dataclass
 from io import BytesIO
 
 from django.core.exceptions import ValidationError
@@ -21,8 +23,14 @@ MAX_PIXELS = 50_000_000
 FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
-def proof_photo_save(upload) -> str:
-    """Check an uploaded photo, clean it and store it; returns its storage name.
+@dataclass(frozen=True)
+class StoredPhoto:
+    name: str  # in default_storage
+    sha256: str  # of the stored file, sealed into the ledger so a swapped file shows
+
+
+def proof_photo_save(upload) -> StoredPhoto:
+    """Check an uploaded photo, clean it and store it.
 
     A file that is not a JPEG, PNG or WebP image by its content, is over 8 MB, or would unpack to
     an absurd size raises ValidationError keyed `photo`, and nothing is stored.
@@ -36,7 +44,10 @@ def proof_photo_save(upload) -> str:
     cleaned = BytesIO()
     image.convert("RGB").save(cleaned, "JPEG", quality=85, optimize=True)  # no EXIF is written
     name = f"proofs/{timezone.now():%Y/%m}/{secrets.token_urlsafe(24)}.jpg"
-    return default_storage.save(name, ContentFile(cleaned.getvalue()))
+    content = cleaned.getvalue()
+    return StoredPhoto(
+        name=default_storage.save(name, ContentFile(content)), sha256=hashlib.sha256(content).hexdigest()
+    )
 
 
 def _opened(data: bytes) -> Image.Image:

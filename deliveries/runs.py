@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from pickups.models import Order, OrderEvent
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from common.actors import Actor
+from pickups.customer_messages import customers_tell
+from pickups.ledger import orders_note
+from pickups.models import Order, OrderEvent, PickupWindow
 
 from .models import Driver
 from .routing import Stop, plan_route
@@ -16,6 +22,8 @@ from .selectors import orders_in_care
 
 # A handoff older than this does not tell where the driver is now.
 RECENT = timedelta(hours=3)
+# The arrival window a customer is told: from a little before the estimate to a while after, on 5 minutes.
+EARLY, LATE = timedelta(minutes=15), timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -67,3 +75,66 @@ def _where_driver_is(driver: Driver, orders: list[Order], now: datetime) -> tupl
         return (last.latitude, last.longitude), "your last stop"
     site = max(orders, key=lambda order: order.pickup_window.starts_at).pickup_window.site
     return (site.latitude, site.longitude), site.name
+
+
+@transaction.atomic
+def run_announce(*, window_id: int, now: datetime) -> list[Order]:
+    """The parcels collected in the window are out for delivery: a ledger note with the arrival window
+    from the driver's run, and a message to each customer. Safe to run twice: an order announced for
+    this window is left alone."""
+    window = PickupWindow.objects.select_related("driver__user").get(pk=window_id)
+    if window.driver is None:
+        return []
+    announced = OrderEvent.objects.filter(
+        order__pickup_window=window, type="order.out_for_delivery", details__window=window.pk
+    ).values("order_id")
+    fresh = set(
+        Order.objects.select_for_update()
+        .filter(pickup_window=window, status=Order.Status.PICKED_UP)
+        .exclude(pk__in=announced)
+        .values_list("pk", flat=True)
+    )
+    stops = [stop for stop in driver_run(driver=window.driver, now=now).stops if stop.order.pk in fresh]
+    etas = {stop.order.pk: (_floor(stop.arrives_at - EARLY), _ceil(stop.arrives_at + LATE)) for stop in stops}
+    orders = [stop.order for stop in stops]
+    for order in orders:
+        eta_from, eta_to = etas[order.pk]
+        orders_note(
+            orders=[order],
+            type="order.out_for_delivery",
+            actor=Actor.of_user(window.driver.user),
+            at=now,
+            details={"window": window.pk, "eta_from": eta_from.isoformat(), "eta_to": eta_to.isoformat()},
+        )
+    customers_tell(
+        orders=orders,
+        what="out_for_delivery",
+        details={pk: {"eta_from": eta_from, "eta_to": eta_to} for pk, (eta_from, eta_to) in etas.items()},
+    )
+    return orders
+
+
+def _floor(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
+def _ceil(moment: datetime) -> datetime:
+    floor = _floor(moment)
+    return floor if floor == moment else floor + timedelta(minutes=5)
+
+
+def windows_unannounced(*, now: datetime) -> list[int]:
+    """Windows finished in the last hours whose collected parcels were never announced (the task sent
+    when the visit ended was lost): the sweep announces them."""
+    announced = OrderEvent.objects.filter(type="order.out_for_delivery", details__window=OuterRef("pickup_window_id"))
+    return list(
+        Order.objects.filter(
+            status=Order.Status.PICKED_UP,
+            pickup_window__status=PickupWindow.Status.COMPLETED,
+            pickup_window__completed_at__gte=now - RECENT,
+            pickup_window__completed_at__lte=now - timedelta(minutes=2),
+        )
+        .exclude(Exists(announced.filter(order=OuterRef("pk"))))
+        .values_list("pickup_window_id", flat=True)
+        .distinct()
+    )

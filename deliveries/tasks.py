@@ -4,6 +4,7 @@ from django.utils import timezone
 from pickups.windows import windows_at_risk
 
 from .handoffs import returns_overdue
+from .runs import run_announce, windows_unannounced
 from .services import offers_expire, window_offer_wave, windows_to_offer
 
 
@@ -21,3 +22,16 @@ def offer_windows() -> int:
 def flag_overdue_returns() -> int:
     """Failed deliveries not back at their store by closing time: tell the program admins."""
     return len(returns_overdue(now=timezone.now()))
+
+
+@shared_task
+def announce_run(*, window_id: int) -> int:
+    """A pickup is over: tell the customers of what was collected that it is on its way, and when."""
+    return len(run_announce(window_id=window_id, now=timezone.now()))
+
+
+@shared_task
+def announce_lost_runs() -> int:
+    """The sweep behind announce_run: windows whose announcement was lost with its task."""
+    now = timezone.now()
+    return sum(len(run_announce(window_id=pk, now=now)) for pk in windows_unannounced(now=now))

@@ -80,6 +80,7 @@ class StoreForm(forms.ModelForm):
             "service_radius_miles",
             "same_day_cutoff",
             "pickup_instructions",
+            "notify_customers",
         ]
         widgets = {
             "same_day_cutoff": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

@@ -166,6 +166,11 @@ class Store(TimeStampedModel):
         "same-day cutoff", default=time(14, 0), help_text="Orders ready after this local time go out the next open day."
     )
     pickup_instructions = models.TextField(blank=True, help_text="Where drivers find you, e.g. the back door.")
+    notify_customers = models.BooleanField(
+        "send customers parcel updates",
+        default=True,
+        help_text="A text (or email) in your store's name when an order is scheduled, on its way, delivered or not.",
+    )
     text_on_arrival = models.BooleanField("text the store phone when a driver arrives", default=False)
     is_active = models.BooleanField(default=True)
     # The TOTP secret behind the store code a driver types in at the counter (see handoff_codes); never shown.

@@ -13,6 +13,7 @@ class NotificationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent: the customer opted out"
 
 
 class Notification(models.Model):
@@ -36,6 +37,9 @@ class Notification(models.Model):
     secret = models.BooleanField(
         default=False, help_text="Holds a one-time link: hidden in the admin and erased once sent."
     )
+    to_customer = models.BooleanField(
+        default=False, help_text="A parcel update for a shop's customer: never sent once they opted out."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -55,3 +59,16 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.template} to {self.recipient} ({self.status})"
+
+
+class OptOut(models.Model):
+    """A customer's phone number or email address that asked for no more parcel updates."""
+
+    address = models.CharField(max_length=254, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "customer opt-out"
+
+    def __str__(self):
+        return self.address

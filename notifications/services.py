@@ -1,5 +1,6 @@
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
 
-from .models import Notification
+from .models import Notification, OptOut
 from .sms import sms_backend
 
 logger = logging.getLogger(__name__)
@@ -33,26 +34,70 @@ def notify(
     in-app messages from `<template>_short.txt`. A `secret` message (a one-time link) is erased
     once sent, so the outbox never keeps a usable link longer than needed.
     """
-    context = {"portal_url": settings.PORTAL_URL, **context}
-    if channel == Notification.Channel.EMAIL:
-        subject = " ".join(render_to_string(f"notifications/{template}_subject.txt", context).split())
-        body = render_to_string(f"notifications/{template}_body.txt", context)
-    else:
-        subject, body = "", " ".join(render_to_string(f"notifications/{template}_short.txt", context).split())
-    due = timezone.now() + SWEEP_GRACE
-    notifications = Notification.objects.bulk_create(
+    subject, body = _render(channel, template, context)
+    return _outbox(
         Notification(
-            channel=channel,
-            recipient=address,
-            user=user,
-            template=template,
-            subject=subject,
-            body=body,
-            secret=secret,
-            next_attempt_at=due,
+            channel=channel, recipient=address, user=user, template=template, subject=subject, body=body, secret=secret
         )
         for address in sorted(set(to))
     )
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    channel: str
+    address: str
+    template: str
+    context: dict
+
+
+def notify_customers(messages: Iterable[CustomerMessage]) -> list[Notification]:
+    """Parcel updates to shops' customers, in one INSERT: none to an address that opted out."""
+    messages = list(messages)
+    opted_out = set(OptOut.objects.filter(address__in={m.address for m in messages}).values_list("address", flat=True))
+    rows = []
+    for message in messages:
+        if message.address in opted_out:
+            continue
+        subject, body = _render(message.channel, message.template, message.context)
+        rows.append(
+            Notification(
+                channel=message.channel,
+                recipient=message.address,
+                template=message.template,
+                subject=subject,
+                body=body,
+                to_customer=True,
+            )
+        )
+    return _outbox(rows)
+
+
+def opt_out(*, addresses: Iterable[str]) -> None:
+    """The customer wants no more parcel updates: at these addresses, none is sent from now on,
+    including those already waiting in the outbox."""
+    addresses = {address for address in addresses if address}
+    OptOut.objects.bulk_create([OptOut(address=address) for address in addresses], ignore_conflicts=True)
+    Notification.objects.filter(to_customer=True, recipient__in=addresses, status=Notification.Status.PENDING).update(
+        status=Notification.Status.SKIPPED
+    )
+
+
+def _render(channel: str, template: str, context: dict) -> tuple[str, str]:
+    context = {"portal_url": settings.PORTAL_URL, **context}
+    if channel == Notification.Channel.EMAIL:
+        subject = " ".join(render_to_string(f"notifications/{template}_subject.txt", context).split())
+        return subject, render_to_string(f"notifications/{template}_body.txt", context)
+    return "", " ".join(render_to_string(f"notifications/{template}_short.txt", context).split())
+
+
+def _outbox(notifications: Iterable[Notification]) -> list[Notification]:
+    """Write the messages in one INSERT and deliver each after the transaction commits."""
+    due = timezone.now() + SWEEP_GRACE
+    notifications = list(notifications)
+    for notification in notifications:
+        notification.next_attempt_at = due
+    notifications = Notification.objects.bulk_create(notifications)
     for notification in notifications:
         _enqueue(notification.pk)
     return notifications
@@ -79,6 +124,10 @@ def notification_deliver(*, notification_id: int) -> Notification | None:
         )
         if notification is None:
             return None
+        if notification.to_customer and OptOut.objects.filter(address=notification.recipient).exists():
+            notification.status = Notification.Status.SKIPPED  # opted out since it was written
+            notification.save(update_fields=["status"])
+            return notification
         notification.attempts += 1
         try:
             _send(notification)

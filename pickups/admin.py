@@ -1,6 +1,8 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponse
 
+from .custody import chains_verify, intact_text, windows_custody_zip
 from .models import Order, OrderEvent, OrderImport, Package, PickupWindow, WindowEvent
 
 
@@ -37,6 +39,19 @@ class OrderAdmin(admin.ModelAdmin):
     # write the ledger; here admins read them and may add a note.
     readonly_fields = [field.name for field in Order._meta.fields if field.name != "notes"]
     inlines = [PackageInline, OrderEventInline]
+    actions = ["verify_ledger"]
+
+    @admin.action(description="Verify the custody ledger", permissions=["view"])
+    def verify_ledger(self, request, queryset):
+        """Check the selected orders' custody chains: name each first broken link, or say all hold."""
+        orders = events = broken = 0
+        for check in chains_verify(queryset):
+            orders, events = orders + 1, events + check.events
+            if check.broken is not None:
+                broken += 1
+                self.message_user(request, str(check), messages.ERROR)
+        if not broken:
+            self.message_user(request, intact_text(orders, events), messages.SUCCESS)
 
 
 class PickupWindowForm(forms.ModelForm):
@@ -126,6 +141,7 @@ class PickupWindowAdmin(admin.ModelAdmin):
         "next_wave_at",
     ]
     inlines = [WindowEventInline]
+    actions = ["download_custody_records"]
 
     def get_readonly_fields(self, request, obj=None):
         """A read-only field is left out of the form, so the form neither shows nor requires it."""
@@ -133,6 +149,17 @@ class PickupWindowAdmin(admin.ModelAdmin):
         if obj is not None and obj.booked_packages > 0:
             readonly = BOOKED_READONLY + readonly
         return readonly
+
+    @admin.action(description="Download custody records (ZIP)", permissions=["view"])
+    def download_custody_records(self, request, queryset):
+        """One custody record (PDF) per order that is or was in the selected windows, in one zip."""
+        content, count = windows_custody_zip(queryset)
+        if not count:
+            self.message_user(request, "No order was ever in the selected windows.", messages.WARNING)
+            return None
+        response = HttpResponse(content, content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="custody-records.zip"'
+        return response
 
 
 @admin.register(OrderImport)

@@ -1,7 +1,8 @@
 """The order ledger: the one table of moves an order may make, the move function, bulk saves and notes.
 
 Every change of an order's status goes through `order_move` (in memory, on a locked row) and
-`orders_save` (one UPDATE per group of alike orders, one INSERT of their events). Use cases
+`orders_save` (one UPDATE per group of alike orders, one INSERT of their events). Every event is
+written by `events_append`, which seals it into its order's custody chain (`custody`). Use cases
 (`services`), window planning (`windows`) and visits (`visits`) all call down into this module.
 """
 
@@ -10,12 +11,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from common.actors import Actor
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit
 
+from .custody import coordinate, event_digest
 from .models import Order, OrderEvent, Package
 from .window_states import windows_release_capacity
 
@@ -43,7 +46,7 @@ SCANNED = {Status.SCHEDULED, Status.RETURNED}
 # What a move to each status writes besides the status and its time.
 MOVE_WRITES = {
     Status.READY: ("ready_at", "pickup_window_id", "attempt"),
-    Status.SCHEDULED: ("pickup_window_id", "not_scheduled_reason"),
+    Status.SCHEDULED: ("pickup_window_id", "not_scheduled_reason", "promised_date"),
     Status.CANCELLED: ("cancelled_at", "cancel_reason", "pickup_window_id"),
 }
 
@@ -149,15 +152,41 @@ def orders_save(orders: list[Order], events: list[OrderEvent]) -> None:
     back = [event.order_id for event in events if event.to_status == Status.READY and event.from_status in SCANNED]
     if back:
         Package.objects.filter(order__in=back).update(collected_at=None, returned_at=None)
-    OrderEvent.objects.bulk_create(events)
+    events_append(events)
 
 
 def orders_note(*, orders: Iterable[Order], type: str, actor: Actor, at: datetime, details: dict, location=None) -> int:
     """Append a ledger event without a status change (a driver assigned, a driver arrived) to each order."""
-    events = OrderEvent.objects.bulk_create(
-        order_event(order, type, actor, at, order.status, order.status, details, location) for order in orders
+    events = events_append(
+        [order_event(order, type, actor, at, order.status, order.status, details, location) for order in orders]
     )
     return len(events)
+
+
+def events_append(events: list[OrderEvent], *, new_orders: bool = False) -> list[OrderEvent]:
+    """The one way ledger events are written: each is sealed to the last event of its order (those of
+    one order in list order), then all are inserted at once: one look-up and one bulk INSERT, whatever the number.
+
+    No other transaction may append to these orders between the look-up and the commit, or two events
+    would claim the same predecessor: callers hold the orders' row locks (moves), or their window's
+    (notes on a window's scheduled orders, whose every move also writes the window row). Orders created
+    in this transaction have no events yet: `new_orders` skips the look-up.
+    """
+    if not events:
+        return []
+    last = {} if new_orders else _last_seals({event.order_id for event in events})
+    for event in events:
+        # The place as its columns keep it, so the seal computed now is the one read back later.
+        event.latitude, event.longitude = coordinate(event.latitude), coordinate(event.longitude)
+        event.prev_hash = last.get(event.order_id, "")
+        event.hash = last[event.order_id] = event_digest(event, event.prev_hash)
+    return OrderEvent.objects.bulk_create(events)
+
+
+def _last_seals(order_ids: set[int]) -> dict[int, str]:
+    """{order id: the seal of its latest event} in one query; orders without events are left out."""
+    latest = OrderEvent.objects.filter(order_id__in=order_ids).values("order_id").annotate(last=Max("id"))
+    return dict(OrderEvent.objects.filter(pk__in=latest.values("last")).values_list("order_id", "hash"))
 
 
 def order_event(order, type_, actor: Actor, at, from_status, to_status, details, location=None) -> OrderEvent:

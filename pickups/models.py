@@ -79,6 +79,9 @@ class Order(TimeStampedModel):
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=300, blank=True)
+    promised_date = models.DateField(
+        null=True, blank=True, help_text="The day the customer was promised, set when the order is scheduled."
+    )
     attempt = models.PositiveSmallIntegerField(
         "delivery attempt", default=1, help_text="2 once a failed delivery came back and the order went out again."
     )
@@ -320,9 +323,20 @@ class OrderEvent(AppendOnlyModel):
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # The custody chain (pickups.custody): each event sealed to the one before it of the same order.
+    prev_hash = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="The seal of the order's previous event; empty first."
+    )
+    hash = models.CharField(
+        max_length=64, editable=False, help_text="SHA-256 of this event's content and the previous seal."
+    )
 
     class Meta:
         ordering = ["occurred_at", "id"]
+        constraints = [
+            # One successor per link: the database refuses a fork in an order's chain.
+            models.UniqueConstraint(fields=["order", "prev_hash"], name="order_event_one_successor")
+        ]
 
     def __str__(self):
         return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"

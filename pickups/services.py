@@ -16,8 +16,8 @@ from merchants.services import merchant_block_reason
 
 from .csv_orders import check_rows, decode_upload
 from .intake import OrderDraft, check_drafts
-from .ledger import order_event, order_transition, orders_transition
-from .models import Order, OrderEvent, OrderImport, Package
+from .ledger import events_append, order_event, order_transition, orders_transition
+from .models import Order, OrderImport, Package
 
 Status = Order.Status
 
@@ -95,9 +95,12 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
         for order, draft in zip(orders, drafts, strict=True)
         for number, package in enumerate(draft.packages, start=1)
     )
-    OrderEvent.objects.bulk_create(
-        order_event(order, "order.created", actor, now, "", Status.CREATED, {"packages": len(draft.packages)})
-        for order, draft in zip(orders, drafts, strict=True)
+    events_append(
+        [
+            order_event(order, "order.created", actor, now, "", Status.CREATED, {"packages": len(draft.packages)})
+            for order, draft in zip(orders, drafts, strict=True)
+        ],
+        new_orders=True,
     )
     return orders
 

@@ -19,5 +19,8 @@ urlpatterns = [
     path("orders/<int:pk>/collected/", views.order_collected, name="order_collected"),
     path("orders/<int:pk>/proof/<int:event_pk>.jpg", views.order_proof_photo, name="order_proof_photo"),
     path("orders/<int:pk>/labels.pdf", views.order_labels, name="order_labels"),
+    path("orders/<int:pk>/custody.pdf", views.order_custody_pdf, name="order_custody_pdf"),
+    path("orders/<int:pk>/custody.csv", views.order_custody_csv, name="order_custody_csv"),
     path("track/<str:tracking_code>/", views.tracking, name="tracking"),
+    path("track/<str:tracking_code>/stop/", views.tracking_stop, name="tracking_stop"),
 ]

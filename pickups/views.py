@@ -8,13 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from common.actors import Actor
 from common.errors import NotAllowedError, TransitionError
@@ -22,13 +22,16 @@ from merchants.access import merchant_required
 from merchants.handoff_codes import store_code
 from merchants.selectors import store_for_merchant, stores_for_merchant
 from merchants.services import merchant_block_reason
+from notifications.services import opt_out
 
 from . import selectors, services
 from .csv_orders import IMPORT_COLUMNS, MAX_IMPORT_BYTES, UploadError, export_rows, import_template
+from .custody import custody_csv, custody_pdf
 from .filters import OrderFilter
 from .forms import CancelForm, OrderForm, OrderImportForm, PackageFormSet, package_drafts
 from .labels import labels_pdf
 from .models import Order, PickupWindow
+from .tracking import tracking_of
 
 PAGE_SIZE = 25
 
@@ -248,9 +251,24 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
 
 
 def tracking(request, tracking_code):
-    """The public tracking page: the same facts as the tracking API, as a timeline."""
+    """The public tracking page: where the parcel is in plain words, its steps, the promised day, the
+    arrival window; a friendly page for a code that does not exist."""
+    try:
+        order = selectors.order_for_tracking(tracking_code)
+    except Http404:
+        return render(request, "pickups/tracking_unknown.html", {"tracking_code": tracking_code}, status=404)
+    return render(
+        request, "pickups/tracking.html", {"order": order, "tracking": tracking_of(order, order.events.all())}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def tracking_stop(request, tracking_code):
+    """Stop parcel messages, from the link in each one: no login, the tracking code is the key."""
     order = selectors.order_for_tracking(tracking_code)
-    return render(request, "pickups/tracking.html", {"order": order, "events": order.events.all()})
+    if request.method == "POST":
+        opt_out(addresses=[order.customer_phone, order.customer_email])
+    return render(request, "pickups/tracking_stop.html", {"order": order, "stopped": request.method == "POST"})
 
 
 @never_cache
@@ -286,3 +304,18 @@ def _minutes_seconds(left: timedelta) -> str:
     """A countdown as m:ss, never below 0:00."""
     seconds = max(0, int(left.total_seconds()))
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@merchant_required
+def order_custody_pdf(request, pk):
+    """The order's custody record to print or hand over in a dispute: every event, sealed, and
+    whether the chain holds."""
+    order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
+    return _pdf(custody_pdf(order), f"custody-{order.tracking_code}.pdf")
+
+
+@merchant_required
+def order_custody_csv(request, pk):
+    """The same record as CSV, with the full seals and what they cover."""
+    order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
+    return _csv_download(custody_csv(order), f"custody-{order.tracking_code}.csv")

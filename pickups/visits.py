@@ -62,7 +62,7 @@ def window_next_wave_now(*, window_id: int, now: datetime) -> None:
 def window_accept(*, window_id: int, driver: DriverCard, actor: Actor, now: datetime) -> PickupWindow:
     """Give the window to the driver. The window row is locked, so of drivers accepting at once the
     first wins and the others find it taken (TransitionError)."""
-    window = PickupWindow.objects.select_for_update().get(pk=window_id)
+    window, orders = _locked(window_id)
     if window.driver_id is not None:
         raise TransitionError("Already taken: another driver accepted this pickup first.")
     if window.starts_at <= now:
@@ -81,14 +81,14 @@ def window_accept(*, window_id: int, driver: DriverCard, actor: Actor, now: date
         at_risk=False,
     )
     details = {"window": window.pk, "driver": driver.first_name, "vehicle": driver.vehicle}
-    orders_note(orders=_scheduled(window), type="order.driver_assigned", actor=actor, at=now, details=details)
+    orders_note(orders=orders, type="order.driver_assigned", actor=actor, at=now, details=details)
     return window
 
 
 @transaction.atomic
 def window_release(*, window_id: int, driver_id: int, actor: Actor, now: datetime, reason: str = "") -> PickupWindow:
     """The driver gives an accepted pickup back before arriving: it is offered again at once."""
-    window = _drivers_window(window_id, driver_id)
+    window, orders = _locked(window_id, driver_id)
     window_move(
         window,
         to=Status.OFFERED,
@@ -100,7 +100,7 @@ def window_release(*, window_id: int, driver_id: int, actor: Actor, now: datetim
         driver_vehicle="",
         next_wave_at=now,
     )
-    orders_note(orders=_scheduled(window), type="order.driver_released", actor=actor, at=now, details={})
+    orders_note(orders=orders, type="order.driver_released", actor=actor, at=now, details={})
     return window
 
 
@@ -110,7 +110,7 @@ def window_arrive(
 ) -> PickupWindow:
     """The driver checks in at the site: from ARRIVE_EARLY_MINUTES before the start, and if they
     send where they are, within ARRIVE_RADIUS_MILES of it. Each store with parcels is told."""
-    window = _drivers_window(window_id, driver_id)
+    window, orders = _locked(window_id, driver_id, Order.objects.select_related("store").prefetch_related("packages"))
     check_window_move(window, Status.IN_PROGRESS)
     opens = window.starts_at - timedelta(minutes=settings.ARRIVE_EARLY_MINUTES)
     if now < opens:
@@ -126,7 +126,6 @@ def window_arrive(
                 }
             )
     window_move(window, to=Status.IN_PROGRESS, actor=actor, at=now, details={"location": _plain(location)})
-    orders = list(_scheduled(window).select_related("store").prefetch_related("packages"))
     orders_note(
         orders=orders,
         type="order.driver_arrived",
@@ -174,9 +173,7 @@ def window_collect(
     an order is picked up once all its packages are collected, and the window is completed when
     nothing is left to collect. A wrong or expired store code records nothing.
     """
-    # Orders before their window, as a cancellation locks them, so the two never deadlock.
-    list(Order.objects.select_for_update(of=("self",)).filter(pickup_window_id=window_id).order_by("pk"))
-    window = _drivers_window(window_id, driver_id)
+    window, _ = _locked(window_id, driver_id)
     if window.status != Status.IN_PROGRESS:
         raise TransitionError(
             "Check in at the site before you collect parcels."
@@ -213,7 +210,7 @@ def window_collect(
         ],
     )
     if all(package.collected_at or package.order.status != Order.Status.SCHEDULED for package in packages):
-        window_move(window, to=Status.COMPLETED, actor=actor, at=now, reason="Every parcel was collected.")
+        _visit_over(window, actor=actor, now=now, reason="Every parcel was collected.")
     return CollectResult(scans=scans, picked_up=picked_up, window=window, progress=collection_progress(packages))
 
 
@@ -240,17 +237,9 @@ def window_depart(
     """End the visit. Orders not wholly collected are left behind: their scans are undone (parcels
     of them already in the car go back over the counter), they are ready again with a ledger
     event, their stores are told, and they go into the next window. The window completes."""
-    orders = list(
-        Order.objects.select_for_update(of=("self",))
-        .filter(pickup_window_id=window_id, status=Order.Status.SCHEDULED)
-        .select_related("store", "merchant")
-        .prefetch_related("packages")
-        .order_by("pk")
+    window, orders = _locked(
+        window_id, driver_id, Order.objects.select_related("store", "merchant").prefetch_related("packages")
     )
-    if driver_id is None:
-        window = PickupWindow.objects.select_for_update().select_related("site").get(pk=window_id)
-    else:
-        window = _drivers_window(window_id, driver_id)
     check_window_move(window, Status.COMPLETED)
     reason = reason or "The driver left."
     hand_back: dict[str, list[str]] = {}
@@ -269,7 +258,7 @@ def window_depart(
         )
     windows_release_capacity(order_ids=[order.pk for order in orders])
     orders_save(orders, events)
-    window_move(window, to=Status.COMPLETED, actor=actor, at=now, reason=reason, details={"left_behind": len(orders)})
+    _visit_over(window, actor=actor, now=now, reason=reason, details={"left_behind": len(orders)})
     if orders:
         _tell_stores_left_behind(window, orders)
         enqueue_on_commit("pickups.tasks.assign_orders", order_ids=[order.pk for order in orders])
@@ -287,16 +276,26 @@ def windows_depart_overdue(*, now: datetime) -> list[DepartResult]:
     ]
 
 
-def _drivers_window(window_id: int, driver_id: int) -> PickupWindow:
-    """The window, locked, if it is still this driver's (they may have given it back meanwhile)."""
+def _visit_over(window: PickupWindow, *, actor: Actor, now: datetime, reason: str, details: dict | None = None) -> None:
+    """The window is done; what the driver collected is out for delivery (the run tells the customers)."""
+    window_move(window, to=Status.COMPLETED, actor=actor, at=now, reason=reason, details=details)
+    enqueue_on_commit("deliveries.tasks.announce_run", window_id=window.pk)
+
+
+def _locked(window_id: int, driver_id: int | None = None, orders=None) -> tuple[PickupWindow, list[Order]]:
+    """Lock the window's scheduled orders, then the window: the order a cancellation takes them in
+    (its order, then its window), so the two never deadlock. With `driver_id`, the window must still
+    be that driver's (they may have given it back meanwhile); `orders` adds what to load with them."""
+    scheduled = list(
+        (orders if orders is not None else Order.objects)
+        .select_for_update(of=("self",))
+        .filter(pickup_window_id=window_id, status=Order.Status.SCHEDULED)
+        .order_by("pk")
+    )
     window = PickupWindow.objects.select_for_update().select_related("site").get(pk=window_id)
-    if window.driver_id != driver_id:
+    if driver_id is not None and window.driver_id != driver_id:
         raise TransitionError("This pickup is no longer yours.")
-    return window
-
-
-def _scheduled(window: PickupWindow):
-    return Order.objects.filter(pickup_window=window, status=Order.Status.SCHEDULED).order_by("pk")
+    return window, scheduled
 
 
 def _store_in_window(store_id: int, packages: list[Package]) -> Store:

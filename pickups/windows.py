@@ -19,6 +19,7 @@ from merchants.services import program_admin_emails
 from notifications.services import notification_email
 
 from . import scheduling
+from .customer_messages import customers_tell
 from .ledger import order_move, orders_save
 from .models import Order, Package, PickupWindow
 from .window_states import window_move, windows_move, windows_release_capacity, windows_save_bookings
@@ -169,6 +170,7 @@ def _assign_sites(ready, now: datetime) -> Assignment:
     windows_save_bookings(changed_windows.values())
     orders_save(result.scheduled, events)
     _save_reasons(result.newly_unscheduled)
+    customers_tell(orders=result.scheduled, what="scheduled")
     return result
 
 
@@ -193,6 +195,7 @@ def _assign_site(orders, calendars, sizes, now, result, events, changed_windows)
         window.booked_packages += size
         changed_windows[window.pk] = window
         order.pickup_window, order.not_scheduled_reason = window, ""
+        order.promised_date = scheduling.promised_delivery_day(pickup_ends_at=window.ends_at, customer_tz=site.timezone)
         details = {"window": window.pk, "starts_at": window.starts_at.isoformat(), "site": site.name}
         events.append(order_move(order, to=Order.Status.SCHEDULED, actor=SYSTEM, at=now, details=details))
         result.scheduled.append(order)

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from pickups.intake import ORDER_FIELDS, OrderDraft, PackageDraft
 from pickups.models import Order, OrderEvent, Package, PickupWindow, Quote
+from pickups.tracking import tracking_of
 
 MAX_ID = 2**63 - 1  # the largest primary key a database holds; larger ids are input errors, not 500s
 
@@ -142,6 +143,23 @@ class TrackingEventSerializer(serializers.ModelSerializer):
         fields = ["type", "occurred_at", "to_status"]
 
 
+class TrackingStepSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    done = serializers.BooleanField()
+    current = serializers.BooleanField()
+    at = serializers.DateTimeField(allow_null=True)
+
+
+class TrackingProgressSerializer(serializers.Serializer):
+    headline = serializers.CharField(help_text="Where the parcel is now, in plain words.")
+    steps = TrackingStepSerializer(many=True)
+    promised_date = serializers.DateField(allow_null=True)
+    eta_from = serializers.DateTimeField(allow_null=True, help_text="Once out for delivery: the arrival window.")
+    eta_to = serializers.DateTimeField(allow_null=True)
+    delivered_how = serializers.CharField(help_text="e.g. Left at the front door")
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
 class TrackingSerializer(serializers.ModelSerializer):
     """What anyone with the tracking code may see: no personal data beyond first name and city."""
 
@@ -149,6 +167,7 @@ class TrackingSerializer(serializers.ModelSerializer):
     customer_first_name = serializers.CharField()
     store = serializers.CharField(source="store.name")
     events = TrackingEventSerializer(many=True)
+    progress = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -157,11 +176,17 @@ class TrackingSerializer(serializers.ModelSerializer):
             "status",
             "status_label",
             "service_level",
+            "attempt",
             "customer_first_name",
             "city",
             "store",
+            "progress",
             "events",
         ]
+
+    @extend_schema_field(TrackingProgressSerializer)
+    def get_progress(self, order) -> dict:
+        return TrackingProgressSerializer(tracking_of(order, list(order.events.all()))).data
 
 
 class MerchantWindowSerializer(WindowDriverMixin, serializers.ModelSerializer):

@@ -5,12 +5,14 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from merchants.api.permissions import actor_of
 from merchants.idempotency import idempotent
 from pickups import selectors, services
+from pickups.custody import custody_csv, custody_pdf
 from pickups.filters import OrderFilter
 from pickups.labels import labels_pdf
 from pickups.models import Order, PickupWindow
@@ -34,6 +36,25 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="Retry safely: the same key with the same body returns the first response; "
     "with a different body, 422. Kept at least 24 hours.",
 )
+
+
+class FileRenderer(BaseRenderer):
+    """Lets an action that answers with a file negotiate its format (`?format=` or Accept). The action
+    returns the file itself; what this renders is an error, as JSON."""
+
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        renderer_context["response"]["Content-Type"] = "application/json"
+        return JSONRenderer().render(data)
+
+
+class PdfFileRenderer(FileRenderer):
+    media_type, format = "application/pdf", "pdf"
+
+
+class CsvFileRenderer(FileRenderer):
+    media_type, format = "text/csv", "csv"
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -93,6 +114,31 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = self.get_object()
         response = HttpResponse(labels_pdf([order]), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="labels-{order.tracking_code}.pdf"'
+        return response
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format", OpenApiTypes.STR, enum=["pdf", "csv"], description="csv for the CSV; pdf by default."
+            )
+        ],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], renderer_classes=[PdfFileRenderer, CsvFileRenderer])
+    def custody(self, request, pk):
+        """The order's custody record: every ledger event with its seal, and whether the chain holds.
+
+        One endpoint, two formats, chosen the usual DRF way: the PDF by default (or `?format=pdf`,
+        `Accept: application/pdf`), the CSV with `?format=csv` or `Accept: text/csv`; the CSV has the full
+        seals and everything they cover. Errors are JSON, as everywhere.
+        """
+        order = self.get_object()
+        if request.accepted_renderer.format == "csv":
+            response = HttpResponse(custody_csv(order), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="custody-{order.tracking_code}.csv"'
+            return response
+        response = HttpResponse(custody_pdf(order), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="custody-{order.tracking_code}.pdf"'
         return response
 
 

@@ -1,5 +1,6 @@
 """Handoffs on the road by API: delivered with proof, failed, returned over the counter, sent out again."""
 
+import hashlib
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -94,9 +95,12 @@ class TestDeliver:
         response = deliver(api_for(driver), in_care, left_at="front_door", photo=photo)
 
         assert response.status_code == 200
-        name = in_care.events.get(type="order.delivered").details["photo"]
+        details = in_care.events.get(type="order.delivered").details
+        name = details["photo"]
         assert name.startswith("proofs/") and len(Path(name).stem) >= 32
         with default_storage.open(name) as stored:
+            assert hashlib.sha256(stored.read()).hexdigest() == details["photo_sha256"]  # sealed in the ledger
+            stored.seek(0)
             image = Image.open(stored)
             assert max(image.size) == 1600 and image.format == "JPEG"
             assert not image.getexif()

@@ -9,9 +9,12 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from common.actors import SYSTEM
 from deliveries.models import Offer
-from deliveries.services import window_offer_wave
+from deliveries.services import offer_accept, window_offer_wave
+from pickups.custody import verify_chain
 from pickups.models import Order, PickupWindow
+from pickups.services import order_cancel
 from pickups.windows import orders_assign
 from tests.factories import DriverFactory, StoreFactory, WindowFactory, make_orders
 
@@ -69,3 +72,34 @@ def test_two_workers_assigning_at_once_never_overbook_a_window():
     assert window.booked_packages == scheduled == 10
     assert Order.objects.filter(pickup_window=window).count() == 10
     assert PickupWindow.objects.filter(booked_packages__gt=10).count() == 0
+
+
+def test_a_driver_accepting_while_the_merchant_cancels_never_deadlocks(window, driver):
+    """Both lock the order before the window, so whichever is second waits and then goes through."""
+    [offer] = window_offer_wave(window_id=window.pk, now=timezone.now())
+    order = window.orders.get()
+    barrier = threading.Barrier(2)
+
+    def accept():
+        barrier.wait(timeout=30)
+        try:
+            offer_accept(offer=offer, driver=driver)
+        finally:
+            connection.close()
+
+    def cancel():
+        barrier.wait(timeout=30)
+        try:
+            order_cancel(order=order, actor=SYSTEM, reason="Customer changed their mind")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = [pool.submit(accept), pool.submit(cancel)]
+        for result in results:
+            result.result()  # a deadlock would raise here
+
+    order.refresh_from_db()
+    window.refresh_from_db()
+    assert order.status == "cancelled" and window.status == "accepted" and window.booked_packages == 0
+    assert verify_chain(list(order.events.order_by("id"))) is None

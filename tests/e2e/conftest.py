@@ -51,3 +51,15 @@ def logged_in(page, live_server, owner, password):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/dashboard/")
     return page
+
+
+def too_small(page, selector):
+    """The visible tap targets under 44 px tall, by name; and how many were measured."""
+    targets = page.locator(selector)
+    heights = {}
+    for index in range(targets.count()):
+        target = targets.nth(index)
+        if target.is_visible():
+            name = target.get_attribute("id") or target.inner_text() or target.get_attribute("class")
+            heights[f"{index}:{name}"] = target.bounding_box()["height"]
+    return {name: height for name, height in heights.items() if height < 44}, len(heights)

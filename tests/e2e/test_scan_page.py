@@ -15,6 +15,7 @@ from pickups import visits
 from pickups.ledger import orders_transition
 from pickups.models import Order, Package
 from pickups.windows import orders_assign
+from tests.e2e.conftest import too_small
 from tests.factories import PASSWORD, DriverFactory, SiteFactory, StoreFactory, WindowFactory, make_orders
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,15 +105,9 @@ def test_a_driver_collects_one_stores_parcels_on_a_phone_and_leaves(page, live_s
     assert Order.objects.get(store=kicks).status == Order.Status.SCHEDULED
 
     # a phone's thumb: every button and field at least 44 px tall, nothing wider than the screen
-    targets = page.locator(TAP_TARGETS)
-    heights = {}
-    for index in range(targets.count()):
-        target = targets.nth(index)
-        if target.is_visible():
-            name = target.get_attribute("id") or target.inner_text() or target.get_attribute("class")
-            heights[f"{index}:{name}"] = target.bounding_box()["height"]
-    assert len(heights) >= 7, heights  # per store a code, a label and "Add"; then "Leave the site"
-    assert {name: height for name, height in heights.items() if height < 44} == {}
+    small, measured = too_small(page, TAP_TARGETS)
+    assert measured >= 7  # per store a code, a label and "Add"; then "Leave the site"
+    assert small == {}
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOT, full_page=True)

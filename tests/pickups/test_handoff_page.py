@@ -11,7 +11,7 @@ from django.utils import timezone
 from common.actors import SYSTEM
 from merchants.handoff_codes import store_code
 from notifications.models import Notification
-from pickups.ledger import order_event, order_transition
+from pickups.ledger import events_append, order_event, order_transition
 from pickups.models import Order, Package, PickupWindow
 from tests.factories import DriverFactory, MembershipFactory, StoreFactory, WindowFactory, make_orders
 
@@ -48,7 +48,7 @@ def leave_behind(order, at=None):
     """What a driver's departure writes for an order they did not take: ready again, with a ledger event."""
     if at is None:
         return order_transition(order=order, to=Order.Status.READY, actor=SYSTEM, event_type="order.left_behind")
-    order_event(order, "order.left_behind", SYSTEM, at, Order.Status.SCHEDULED, Order.Status.READY, {}).save()
+    events_append([order_event(order, "order.left_behind", SYSTEM, at, Order.Status.SCHEDULED, Order.Status.READY, {})])
     Order.objects.filter(pk=order.pk).update(status=Order.Status.READY, pickup_window=None)
     return order
 

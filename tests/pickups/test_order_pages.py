@@ -214,7 +214,7 @@ def test_the_public_tracking_page_hides_personal_data(client, store):
 
     page = client.get(reverse("tracking", args=[order.tracking_code])).content.decode()
 
-    assert "Hello Jamie" in page and "Desert Bloom" in page and "Order created" in page
+    assert "Hello Jamie" in page and "Desert Bloom" in page and "Order placed" in page
     for secret in ("Rivera", "480-555-0142", "jamie@example.com", "100 N Arizona"):
         assert secret not in page
     assert client.get(reverse("tracking", args=["NOPE"])).status_code == 404
