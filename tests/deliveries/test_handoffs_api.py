@@ -16,14 +16,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
+from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
 from deliveries.handoffs import returns_overdue
+from deliveries.services import offer_accept, window_offer_wave
 from merchants.handoff_codes import store_code
 from pickups.ledger import order_transition
 from pickups.models import Order
+from pickups.visits import window_arrive
 from tests.deliveries.conftest import api_for, collect
-from tests.factories import DriverFactory, MembershipFactory, UserFactory
+from tests.factories import DriverFactory, MembershipFactory, UserFactory, WindowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +293,43 @@ class TestOverdueReturns:
 def _stored_files() -> set[str]:
     root = Path(settings.MEDIA_ROOT)
     return {str(path) for path in root.rglob("*") if path.is_file()} if root.exists() else set()
+
+
+def test_failed_returned_sent_out_again_and_delivered_on_the_second_attempt(
+    failed, driver, django_capture_on_commit_callbacks
+):
+    # the parcel goes back over the counter, and the merchant sends it out again
+    code = store_code(failed.store).code
+    api_for(driver).post(
+        "/api/v1/driver/returns/",
+        {"store": failed.store_id, "store_code": code, "label_codes": labels_of(failed)},
+        format="json",
+    )
+    owner = MembershipFactory(merchant=failed.merchant).user
+    merchant = APIClient()
+    merchant.force_login(owner)
+    later = WindowFactory(site=failed.pickup_window.site, starts_at=timezone.now() + timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):  # assignment runs when it is made ready
+        again = merchant.post(f"/api/v1/orders/{failed.pk}/ready/")
+    failed.refresh_from_db()
+    assert again.json()["attempt"] == 2 and failed.status == "scheduled" and failed.pickup_window == later
+
+    # a second driver collects and delivers it
+    second = DriverFactory()
+    [offer] = [o for o in window_offer_wave(window_id=later.pk, now=timezone.now()) if o.driver_id == second.pk]
+    offer_accept(offer=offer, driver=second)
+    with time_machine.travel(later.starts_at - timedelta(minutes=5)):
+        window_arrive(window_id=later.pk, driver_id=second.pk, actor=SYSTEM, now=timezone.now())
+        collect(later, second, failed)
+        delivered = api_for(second).post(
+            f"/api/v1/driver/orders/{failed.pk}/deliver/", {"recipient_name": "Jamie"}, format="json"
+        )
+
+    assert delivered.json() == {
+        "id": failed.pk,
+        "tracking_code": failed.tracking_code,
+        "status": "delivered",
+        "attempt": 2,
+    }
+    assert failed.events.get(type="order.delivered").details["attempt"] == 2
+    assert api_for(driver).post(f"/api/v1/driver/orders/{failed.pk}/fail/", {"reason": "refused"}).status_code == 404
