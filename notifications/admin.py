@@ -1,7 +1,18 @@
 from django.contrib import admin
 
-from .models import Notification
+from .models import Attempt, Notification
 from .services import notification_resend
+
+
+class AttemptInline(admin.TabularInline):
+    model = Attempt
+    extra = 0
+    can_delete = False
+    fields = ["started_at", "duration_ms", "succeeded", "status_code", "error", "response_excerpt"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Notification)
@@ -12,6 +23,7 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Notification._meta.fields if field.name != "body"] + ["text"]
     exclude = ["body"]
     actions = ["resend"]
+    inlines = [AttemptInline]
 
     @admin.display(description="text")
     def text(self, notification):
@@ -22,7 +34,7 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Resend selected notifications")
+    @admin.action(description="Retry the selected notifications now")
     def resend(self, request, queryset):
         count = notification_resend(notifications=queryset)
         self.message_user(request, f"{count} notification(s) queued again.")

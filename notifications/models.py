@@ -44,6 +44,9 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(help_text="When the sweep tries again if it is still pending.")
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker is sending it; if that worker died, it can be claimed after this."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -59,6 +62,24 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.template} to {self.recipient} ({self.status})"
+
+
+class Attempt(models.Model):
+    """One try at sending a notification: when, how long, and what came back."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    succeeded = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The HTTP status, if any.")
+    error = models.CharField(max_length=500, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self):
+        return f"{'sent' if self.succeeded else 'failed'} at {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
 class OptOut(models.Model):

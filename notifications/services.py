@@ -1,17 +1,20 @@
 import logging
+import random
+import time
+import urllib.error
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
 
-from .models import Notification, OptOut
+from .models import Attempt, Notification, OptOut
 from .sms import sms_backend
 
 logger = logging.getLogger(__name__)
@@ -112,46 +115,101 @@ def notification_email(
 
 
 def notification_deliver(*, notification_id: int) -> Notification | None:
-    """Send one pending notification; a failure is recorded and retried later with backoff.
+    """Send one due notification: claim it, send it outside any transaction, record the attempt.
 
-    The row is locked while sending so a task and the sweep racing for it send it once.
+    The claim is a conditional UPDATE with a lease, so of a task and the sweep racing for it one
+    sends; a worker that dies mid-send leaves a claim that expires after LEASE, and the message is
+    sent again (at least once). A failure is retried later with backoff; one to a customer who has
+    opted out since it was written is skipped.
     """
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=notification_id, status=Notification.Status.PENDING)
-            .first()
-        )
-        if notification is None:
-            return None
-        if notification.to_customer and OptOut.objects.filter(address=notification.recipient).exists():
-            notification.status = Notification.Status.SKIPPED  # opted out since it was written
-            notification.save(update_fields=["status"])
-            return notification
-        notification.attempts += 1
-        try:
-            _send(notification)
-        except Exception as error:  # any provider failure: keep the message, try again later
-            logger.warning("Notification %s failed (attempt %s): %s", notification.pk, notification.attempts, error)
-            notification.last_error = f"{type(error).__name__}: {error}"
-            if notification.attempts >= MAX_ATTEMPTS:
-                notification.status = Notification.Status.FAILED
-            notification.next_attempt_at = timezone.now() + retry_delay(notification.attempts)
-        else:
-            notification.status = Notification.Status.SENT
-            notification.sent_at = timezone.now()
-            notification.last_error = ""
-            if notification.secret:
-                notification.body = ERASED
-        notification.save(update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at", "body"])
+    notification = _claim(notification_id)
+    if notification is None:
+        return None
+    if notification.to_customer and OptOut.objects.filter(address=notification.recipient).exists():
+        _finish(notification, status=Notification.Status.SKIPPED)
         return notification
+    started = timezone.now()
+    clock = time.monotonic()
+    notification.attempts += 1
+    try:
+        _send(notification)
+    except Exception as error:  # any provider failure: keep the message, try again later
+        logger.warning("Notification %s failed (attempt %s): %s", notification.pk, notification.attempts, error)
+        _record(notification, started, clock, error=error)
+        failed = notification.attempts >= MAX_ATTEMPTS
+        _finish(
+            notification,
+            attempts=notification.attempts,
+            status=Notification.Status.FAILED if failed else Notification.Status.PENDING,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+            next_attempt_at=timezone.now() + retry_delay(notification.attempts),
+        )
+    else:
+        _record(notification, started, clock)
+        _finish(
+            notification,
+            attempts=notification.attempts,
+            status=Notification.Status.SENT,
+            sent_at=timezone.now(),
+            last_error="",
+            **({"body": ERASED} if notification.secret else {}),
+        )
+    return notification
+
+
+# How long a claimed message is a worker's: longer than any send may take (timeouts are shorter).
+LEASE = timedelta(minutes=5)
+
+
+def _claim(notification_id: int) -> Notification | None:
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=notification_id, status=Notification.Status.PENDING
+    ).update(claimed_until=now + LEASE)
+    return Notification.objects.get(pk=notification_id) if claimed else None
+
+
+def _finish(notification: Notification, **changes) -> None:
+    """Release the claim and save the outcome."""
+    changes["claimed_until"] = None
+    for name, value in changes.items():
+        setattr(notification, name, value)
+    Notification.objects.filter(pk=notification.pk).update(**changes)
+
+
+def _record(notification: Notification, started, clock: float, error: Exception | None = None) -> None:
+    status_code, excerpt = _http_answer(error)
+    Attempt.objects.create(
+        notification=notification,
+        started_at=started,
+        duration_ms=int((time.monotonic() - clock) * 1000),
+        succeeded=error is None,
+        status_code=status_code,
+        error=f"{type(error).__name__}: {error}"[:500] if error else "",
+        response_excerpt=excerpt,
+    )
+
+
+def _http_answer(error: Exception | None) -> tuple[int | None, str]:
+    """The status and the start of the body of a provider's HTTP error answer, if that is what failed."""
+    if not isinstance(error, urllib.error.HTTPError):
+        return None, ""
+    try:
+        body = error.read(500).decode("utf-8", "replace")
+    except OSError:
+        body = ""
+    return error.code, body
 
 
 def notification_resend(*, notifications) -> int:
     """Put failed or pending notifications back in line now (an admin's resend)."""
-    ids = list(notifications.exclude(status=Notification.Status.SENT).values_list("pk", flat=True))
+    ids = list(
+        notifications.exclude(status__in=[Notification.Status.SENT, Notification.Status.SKIPPED]).values_list(
+            "pk", flat=True
+        )
+    )
     Notification.objects.filter(pk__in=ids).update(
-        status=Notification.Status.PENDING, attempts=0, next_attempt_at=timezone.now() + SWEEP_GRACE
+        status=Notification.Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now() + SWEEP_GRACE
     )
     for notification_id in ids:
         _enqueue(notification_id)
@@ -159,17 +217,20 @@ def notification_resend(*, notifications) -> int:
 
 
 def notifications_due(*, limit: int = 500) -> list[int]:
-    """Pending notifications whose task was lost or whose retry time has come."""
+    """Pending notifications whose task was lost or whose retry time has come, and not being sent."""
+    now = timezone.now()
     return list(
-        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=timezone.now())
+        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff: 2, 4, 8 ... minutes, at most an hour."""
-    return timedelta(minutes=min(2**attempts, 60))
+    """Exponential backoff, 2, 4, 8 ... minutes and at most an hour, each within ±10 % so that
+    messages that failed together do not all come back at the same moment."""
+    return timedelta(minutes=min(2**attempts, 60)) * random.uniform(0.9, 1.1)
 
 
 def _send(notification: Notification) -> None:

@@ -10,8 +10,9 @@ def deliver_notification(*, notification_id: int) -> None:
 
 @shared_task
 def resend_stuck_notifications() -> int:
-    """Deliver what the broker lost or what failed earlier and is due again."""
+    """What the broker lost or what failed earlier and is due again: one task each, so a slow
+    provider holds up one worker slot, not the whole sweep."""
     due = notifications_due()
     for notification_id in due:
-        notification_deliver(notification_id=notification_id)
+        deliver_notification.delay(notification_id=notification_id)
     return len(due)
