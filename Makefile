@@ -19,6 +19,8 @@ migrate: $(BIN)/.installed
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
+# A merchant trying webhooks can point one at a receiver on this machine (localhost); never in production.
+run: export WEBHOOK_ALLOW_PRIVATE_URLS ?= true
 run: demo
 	@echo "Portal: http://localhost:$(PORT)/  ·  admin: http://localhost:$(PORT)/admin/  ·  Ctrl-C stops web, worker and beat"
 	$(BIN)/honcho --procfile Procfile.dev start

@@ -1,5 +1,7 @@
 """How the REST API speaks errors: always JSON with field names, never a 500 for bad input."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -11,13 +13,21 @@ from .errors import NotAllowedError, TooManyAttemptsError, TransitionError
 
 def exception_handler(exc, context):
     """DRF's handler, plus our domain errors: illegal state moves 409, not allowed 403, too many tries 429,
-    rule breaks 400."""
+    rule breaks 400; and a body over DATA_UPLOAD_MAX_MEMORY_SIZE 413, as JSON like every other error."""
     if isinstance(exc, TransitionError):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, TooManyAttemptsError):
         return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
     if isinstance(exc, NotAllowedError):
         return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, RequestDataTooBig):  # Django's HTML 400 otherwise
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {"detail": f"The request is too large: send at most {limit} bytes (files apart)."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response({"detail": "The request has too many fields or files."}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     return drf_exception_handler(exc, context)

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("merchants.api.urls")),
     path("", include("pickups.api.urls")),
     path("", include("deliveries.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]

@@ -38,6 +38,10 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.resend_stuck_notifications",
         "schedule": crontab(minute="*"),
     },
+    "webhooks-resend-due-deliveries": {
+        "task": "webhooks.tasks.resend_due_deliveries",
+        "schedule": crontab(minute="*"),
+    },
     "pickups-resume-stuck-imports": {
         "task": "pickups.tasks.resume_stuck_imports",
         "schedule": crontab(minute="*/5"),

@@ -172,4 +172,4 @@ def return_deadline(store: Store, failed_at: datetime) -> datetime:
 
 
 def _actor(driver: Driver) -> Actor:
-    return Actor.of_user(driver.user)
+    return Actor.of_driver(driver.user)

@@ -102,7 +102,7 @@ def run_announce(*, window_id: int, now: datetime) -> list[Order]:
         orders_note(
             orders=[order],
             type="order.out_for_delivery",
-            actor=Actor.of_user(window.driver.user),
+            actor=Actor.of_driver(window.driver.user),
             at=now,
             details={"window": window.pk, "eta_from": eta_from.isoformat(), "eta_to": eta_to.isoformat()},
         )

@@ -6,6 +6,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from common.ids import object_id
 from merchants.models import Store
 from pickups.models import Order, PickupWindow
 
@@ -30,8 +31,8 @@ def open_offers(driver: Driver) -> QuerySet[Offer]:
     )
 
 
-def offer_for_driver(*, driver: Driver, pk: int) -> Offer:
-    return get_object_or_404(Offer.objects.filter(driver=driver).select_related("window__site"), pk=pk)
+def offer_for_driver(*, driver: Driver, pk: int | str) -> Offer:
+    return get_object_or_404(Offer.objects.filter(driver=driver).select_related("window__site"), pk=object_id(pk))
 
 
 def windows_for_driver(driver: Driver) -> QuerySet[PickupWindow]:
@@ -54,8 +55,8 @@ def driver_windows(driver: Driver) -> QuerySet[PickupWindow]:
     )
 
 
-def window_for_driver(*, driver: Driver, pk: int) -> PickupWindow:
-    return get_object_or_404(windows_for_driver(driver), pk=pk)
+def window_for_driver(*, driver: Driver, pk: int | str) -> PickupWindow:
+    return get_object_or_404(windows_for_driver(driver), pk=object_id(pk))
 
 
 @dataclass

@@ -164,7 +164,7 @@ def offer_accept(*, offer: Offer, driver: Driver, now: datetime | None = None) -
     )
     if overlapping.exists():
         raise TransitionError("You already have a pickup at that time.")
-    window = window_accept(window_id=window.pk, driver=driver_card(driver), actor=Actor.of_user(driver.user), now=now)
+    window = window_accept(window_id=window.pk, driver=driver_card(driver), actor=Actor.of_driver(driver.user), now=now)
     offer = offer_move(offer, to=Offer.Status.ACCEPTED, at=now)
     others = list(
         Offer.objects.filter(window=window, status=Offer.Status.OPEN)
@@ -191,7 +191,7 @@ def offer_decline(*, offer: Offer, driver: Driver, now: datetime | None = None) 
 def window_give_back(*, window: PickupWindow, driver: Driver, now: datetime | None = None) -> PickupWindow:
     """The driver can't make an accepted pickup after all (before arriving): it is offered again now."""
     now = now or timezone.now()
-    window = window_release(window_id=window.pk, driver_id=driver.pk, actor=Actor.of_user(driver.user), now=now)
+    window = window_release(window_id=window.pk, driver_id=driver.pk, actor=Actor.of_driver(driver.user), now=now)
     offers_move(Offer.objects.filter(window=window, driver=driver), to=Offer.Status.RELEASED, at=now)
     return window
 

@@ -72,7 +72,7 @@ def window_arrive(request, pk):
         visits.window_arrive(
             window_id=window.pk,
             driver_id=request.driver.pk,
-            actor=Actor.of_user(request.user),
+            actor=Actor.of_driver(request.user),
             now=timezone.now(),
             location=posted_location(request.POST),
         )
@@ -100,7 +100,7 @@ def window_pickup(request, pk):
             store_id=data["store"],
             store_code=data["store_code"],
             label_codes=data["label_codes"],
-            actor=Actor.of_user(request.user),
+            actor=Actor.of_driver(request.user),
             now=timezone.now(),
         )
     except REFUSED as error:
@@ -123,7 +123,7 @@ def window_depart(request, pk):
     window = selectors.window_for_driver(driver=request.driver, pk=pk)
     try:
         result = visits.window_depart(
-            window_id=window.pk, driver_id=request.driver.pk, actor=Actor.of_user(request.user), now=timezone.now()
+            window_id=window.pk, driver_id=request.driver.pk, actor=Actor.of_driver(request.user), now=timezone.now()
         )
     except REFUSED as error:
         messages.error(request, _words(error))

@@ -4,12 +4,17 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 
 from .selectors import membership_for_user
+from .standing import UNCONFIRMED, merchant_standing
 
 
 def merchant_required(view):
-    """Logged in and on a merchant's team; sets `request.membership` and `request.merchant`."""
+    """Logged in and on a merchant's team; sets `request.membership` and `request.merchant`.
+
+    A merchant whose owner has not confirmed the signup email may do nothing yet: every page leads
+    to the page that says so and sends the link again."""
 
     @login_required
     @wraps(view)
@@ -17,6 +22,8 @@ def merchant_required(view):
         membership = membership_for_user(request.user)
         if membership is None:
             raise PermissionDenied("This login does not belong to a merchant.")
+        if merchant_standing(membership.merchant) == UNCONFIRMED:
+            return redirect("email_confirmation")
         request.membership = membership
         request.merchant = membership.merchant
         return view(request, *args, **kwargs)

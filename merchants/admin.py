@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from common.actors import Actor
 from common.errors import TransitionError
 
 from . import services
@@ -20,12 +21,20 @@ class StoreInline(admin.TabularInline):
     show_change_link = True
 
 
+def _approve(*, merchant, actor):
+    return services.merchant_approve(merchant=merchant)
+
+
+def _suspend(*, merchant, actor):
+    return services.merchant_suspend(merchant=merchant, reason=merchant.status_reason)
+
+
 def _transition_action(service, verb):
     def action(modeladmin, request, queryset):
         done = 0
         for merchant in queryset:
             try:
-                service(merchant=merchant)
+                service(merchant=merchant, actor=Actor.of_user(request.user))
             except TransitionError as error:
                 modeladmin.message_user(request, str(error), messages.WARNING)
             else:
@@ -43,11 +52,13 @@ class MerchantAdmin(admin.ModelAdmin):
     list_filter = ["status", "created_at"]
     search_fields = ["display_name", "legal_name", "contact_email", "contact_name"]
     # Status only moves through the approve/suspend actions, which check the move and email the owner.
-    readonly_fields = ["status", "approved_at", "suspended_at", "created_at", "updated_at"]
+    # Suspending also takes the merchant's scheduled orders out of their pickup windows; the reason
+    # shown to the merchant is the one saved in the form.
+    readonly_fields = ["status", "email_confirmed_at", "approved_at", "suspended_at", "created_at", "updated_at"]
     inlines = [MembershipInline, StoreInline]
     actions = [
-        _transition_action(services.merchant_approve, "approved"),
-        _transition_action(services.merchant_suspend, "suspended"),
+        _transition_action(_approve, "approved"),
+        _transition_action(_suspend, "suspended"),
     ]
 
     def get_queryset(self, request):

@@ -1,16 +1,19 @@
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
 
-from common.geocoding import GeocodingError, GeoPoint, geocode
+from common.clients import client_address
+from common.errors import TooManyAttemptsError
+from common.geocoding import GeocodingError, GeoPoint, geocode, validate_zip_code
 from common.timezones import US_TIMEZONES
 from notifications.services import notification_email
 
 from .models import Closure, OpeningHours, Store
 from .selectors import malls
-from .services import StandaloneAddress
+from .services import StandaloneAddress, password_reset_limit_hit
 
 
 class PasswordPairForm(forms.Form):
@@ -63,7 +66,7 @@ class StoreForm(forms.ModelForm):
     address_line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
     city = forms.CharField(max_length=100, required=False)
     state = forms.CharField(max_length=2, required=False, help_text="Two letters, e.g. AZ.")
-    postal_code = forms.CharField(label="ZIP code", max_length=10, required=False)
+    postal_code = forms.CharField(label="ZIP code", max_length=10, required=False, validators=[validate_zip_code])
     latitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False)
     longitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False)
     timezone = forms.ChoiceField(label="Time zone", choices=[("", "From the ZIP code"), *US_TIMEZONES], required=False)
@@ -118,7 +121,7 @@ class StoreForm(forms.ModelForm):
             found = geocode(data["postal_code"])
         except GeocodingError as error:
             if latitude is None or not zone:
-                self.add_error("postal_code", str(error))
+                self.add_error("postal_code", f"{error} Or give the store's coordinates and time zone.")
                 return None
             found = None
         return GeoPoint(
@@ -195,7 +198,37 @@ ClosureFormSet = inlineformset_factory(
 
 
 class OutboxPasswordResetForm(PasswordResetForm):
-    """Django's password reset, with the email written to the outbox so an outage cannot lose it."""
+    """Django's password reset, with the email written to the outbox so an outage cannot lose it,
+    and at most PASSWORD_RESET_RATE_LIMIT requests per client and per address.
+
+    Given the request (merchants.views.PasswordResetView), a request over the limit is a form error;
+    without it (Django's own view), it is counted when the form sends: nothing is sent, and the next
+    page says why.
+    """
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.rate_limited = False
+
+    def clean(self):
+        data = super().clean()
+        if self.request is not None and data.get("email"):
+            try:
+                password_reset_limit_hit(email=data["email"], client=client_address(self.request))
+            except TooManyAttemptsError as error:
+                self.rate_limited = True
+                raise ValidationError(str(error), code="rate_limited") from None
+        return data
+
+    def save(self, *args, request=None, **kwargs):
+        if self.request is None and request is not None:
+            try:
+                password_reset_limit_hit(email=self.cleaned_data["email"], client=client_address(request))
+            except TooManyAttemptsError as error:
+                messages.error(request, str(error))
+                return
+        super().save(*args, request=request, **kwargs)
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
         notification_email(to=[to_email], template="password_reset", context=context, user=context["user"], secret=True)

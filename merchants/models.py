@@ -6,6 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from common.models import TimeStampedModel
 from common.timezones import validate_timezone
@@ -33,6 +34,11 @@ class Merchant(TimeStampedModel):
     status_reason = models.CharField(max_length=300, blank=True, help_text="Shown to the merchant when suspended.")
     approved_at = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
+    # Empty while a self-service signup waits for its owner to click the emailed link (see
+    # merchants.standing); merchants made any other way (the admin, demo data) start confirmed.
+    email_confirmed_at = models.DateTimeField(
+        "email confirmed", null=True, blank=True, default=timezone.now, help_text="When the owner confirmed the email."
+    )
 
     class Meta:
         ordering = ["display_name"]

@@ -7,20 +7,26 @@ from datetime import time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from common.errors import NotAllowedError, TransitionError
+from common.errors import TooManyAttemptsError, TransitionError
 from common.geocoding import GeoPoint
+from common.tasks import enqueue_on_commit
 from notifications.services import notification_email
 
+from . import standing
 from .models import ApiKey, Closure, Invitation, Membership, Merchant, OpeningHours, Site, Store
 
 User = get_user_model()
 
 INVITATION_LIFETIME = timedelta(days=7)
+CONFIRMATION_LINK_LIFETIME = timedelta(days=2)
+CONFIRMATION_SALT = "merchants.signup-confirmation"
 
 # The only moves a merchant's status may make; anything else is refused.
 MERCHANT_TRANSITIONS = {
@@ -42,8 +48,13 @@ def _user_create(*, email: str, full_name: str, password: str):
 
 
 @transaction.atomic
-def merchant_signup(*, business_name: str, owner_name: str, email: str, password: str, phone: str = "") -> Membership:
-    """Create a pending merchant with its owner's login, and tell the program admins."""
+def merchant_signup(
+    *, business_name: str, owner_name: str, email: str, password: str, phone: str = "", client: str = ""
+) -> Membership:
+    """Create a pending, unconfirmed merchant with its owner's login and email the owner a link to
+    confirm the address; the program admins hear of it only once it is confirmed, so a made-up or
+    someone else's address never reaches them. SIGNUP_RATE_LIMIT per client."""
+    email_limit_hit(SIGNUP, client=client)
     if user_email_taken(email):
         raise ValidationError({"email": "An account with this email already exists. Log in or reset your password."})
     user = _user_create(email=email, full_name=owner_name, password=password)
@@ -53,14 +64,78 @@ def merchant_signup(*, business_name: str, owner_name: str, email: str, password
         contact_name=owner_name,
         contact_email=user.email,
         contact_phone=phone,
+        email_confirmed_at=None,
     )
     membership = Membership.objects.create(user=user, merchant=merchant, role=Membership.Role.OWNER)
-    notification_email(
-        to=program_admin_emails(),
-        template="merchant_signup",
-        context={"merchant": merchant, "admin_url": reverse("admin:merchants_merchant_change", args=[merchant.pk])},
-    )
+    _confirmation_send(merchant, user)
     return membership
+
+
+def merchant_confirmation_resend(*, merchant: Merchant, user, client: str = "") -> None:
+    """Email the confirmation link again (a new one; older ones keep working until they expire).
+    Counted against SIGNUP_RATE_LIMIT per account and per client."""
+    if merchant.email_confirmed_at is not None:
+        return
+    email_limit_hit(SIGNUP, account=f"merchant:{merchant.pk}", client=client)
+    _confirmation_send(merchant, user)
+
+
+def _confirmation_send(merchant: Merchant, user) -> None:
+    token = signing.dumps({"merchant": merchant.pk, "email": merchant.contact_email}, salt=CONFIRMATION_SALT)
+    notification_email(
+        to=[merchant.contact_email],
+        template="merchant_confirm_email",
+        context={
+            "merchant": merchant,
+            "confirm_path": reverse("email_confirm", args=[token]),
+            "valid_days": CONFIRMATION_LINK_LIFETIME.days,
+        },
+        user=user,
+        secret=True,
+    )
+
+
+class ConfirmationLinkError(Exception):
+    """A confirmation link that is too old, altered, or for an address the account no longer has."""
+
+    def __init__(self, message: str, *, expired: bool = False):
+        super().__init__(message)
+        self.expired = expired
+
+
+def merchant_for_confirmation(token: str) -> Merchant:
+    """The merchant an emailed confirmation link is for; ConfirmationLinkError says why not."""
+    try:
+        data = signing.loads(token, salt=CONFIRMATION_SALT, max_age=CONFIRMATION_LINK_LIFETIME)
+    except signing.SignatureExpired:
+        raise ConfirmationLinkError(
+            f"This confirmation link has expired: links work for {CONFIRMATION_LINK_LIFETIME.days} days.", expired=True
+        ) from None
+    except signing.BadSignature:
+        raise ConfirmationLinkError("This confirmation link is not valid: it may be cut short or mistyped.") from None
+    merchant = Merchant.objects.filter(pk=data.get("merchant")).first()
+    if merchant is None or merchant.contact_email.lower() != str(data.get("email", "")).lower():
+        raise ConfirmationLinkError("This confirmation link is not valid any more: the account's email has changed.")
+    return merchant
+
+
+@transaction.atomic
+def merchant_email_confirm(*, merchant: Merchant) -> Merchant:
+    """The owner clicked the link: the address is theirs, so now the program admins are asked to approve.
+
+    A conditional UPDATE, so a second click (or two at once) confirms once and emails the admins once.
+    """
+    now = timezone.now()
+    if Merchant.objects.filter(pk=merchant.pk, email_confirmed_at__isnull=True).update(
+        email_confirmed_at=now, updated_at=now
+    ):
+        merchant.refresh_from_db()
+        notification_email(
+            to=program_admin_emails(),
+            template="merchant_signup",
+            context={"merchant": merchant, "admin_url": reverse("admin:merchants_merchant_change", args=[merchant.pk])},
+        )
+    return merchant
 
 
 def program_admin_emails() -> list[str]:
@@ -69,20 +144,18 @@ def program_admin_emails() -> list[str]:
     return sorted({*staff, *settings.PROGRAM_ADMIN_EMAILS})
 
 
-def merchant_block_reason(merchant: Merchant) -> str:
-    """Why a merchant may not create stores or orders yet, in the merchant's words."""
-    if merchant.status == Merchant.Status.PENDING:
-        return "Your account is waiting for approval by the program team, so you cannot add stores or orders yet."
-    reason = f" Reason: {merchant.status_reason}" if merchant.status_reason else ""
-    return f"Your account is suspended, so you cannot add stores or orders.{reason}"
-
-
 def merchant_approve(*, merchant: Merchant) -> Merchant:
+    """Approve a merchant, or reinstate a suspended one: the assignment sweep schedules its ready orders again."""
     return _merchant_transition(merchant=merchant, to=Merchant.Status.APPROVED, reason="")
 
 
 def merchant_suspend(*, merchant: Merchant, reason: str = "") -> Merchant:
-    return _merchant_transition(merchant=merchant, to=Merchant.Status.SUSPENDED, reason=reason)
+    """Suspend a merchant (see merchants.standing for what it may still do). Its orders leave their
+    pickup windows right after: pickups owns them, so its task is queued by name, and the assignment
+    sweep withdraws whatever a lost task left."""
+    merchant = _merchant_transition(merchant=merchant, to=Merchant.Status.SUSPENDED, reason=reason)
+    enqueue_on_commit("pickups.tasks.withdraw_orders", merchant_id=merchant.pk)
+    return merchant
 
 
 @transaction.atomic
@@ -90,6 +163,8 @@ def _merchant_transition(*, merchant: Merchant, to: str, reason: str) -> Merchan
     locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
     if to not in MERCHANT_TRANSITIONS[locked.status]:
         raise TransitionError(f"{locked} is {locked.get_status_display().lower()} and cannot become {to}.")
+    if to == Merchant.Status.APPROVED and locked.email_confirmed_at is None:
+        raise TransitionError(f"{locked} has not confirmed its email address yet, so it cannot become approved.")
     locked.status = to
     locked.status_reason = reason
     stamp = "approved_at" if to == Merchant.Status.APPROVED else "suspended_at"
@@ -108,8 +183,12 @@ def _token_hash(token: str) -> str:
 
 
 @transaction.atomic
-def invitation_create(*, merchant: Merchant, email: str, invited_by) -> Invitation:
-    """Email a link that lets a new staff member set a password and join the merchant's team."""
+def invitation_create(*, merchant: Merchant, email: str, invited_by, client: str = "") -> Invitation:
+    """Email a link that lets a new staff member set a password and join the merchant's team.
+
+    Approved merchants only; INVITATION_RATE_LIMIT per merchant and per client."""
+    standing.merchant_check(merchant, standing.INVITE)
+    email_limit_hit(INVITATION, account=f"merchant:{merchant.pk}", client=client)
     if user_email_taken(email):
         raise ValidationError({"email": "This person already has an account in the portal."})
     token = secrets.token_urlsafe(32)
@@ -148,6 +227,7 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if locked.accepted_at is not None:
         raise TransitionError("This invitation has already been used.")
+    standing.merchant_check(locked.merchant, standing.TEAM_JOIN)
     if user_email_taken(locked.email):
         raise ValidationError("An account with this email already exists. Log in instead.")
     user = _user_create(email=locked.email, full_name=full_name, password=password)
@@ -159,6 +239,7 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     """Take a staff member off the team; the login is deactivated, its history kept."""
+    standing.merchant_check(membership.merchant, standing.ACCESS_REMOVE)
     if membership.is_owner:
         raise TransitionError("Owners cannot be removed from the team here; ask a program admin.")
     user = membership.user
@@ -194,8 +275,7 @@ def store_save(
     A store is either in a mall (an existing site) or at its own address (a standalone site
     that belongs to this store alone and follows its address).
     """
-    if not merchant.is_approved:
-        raise NotAllowedError(merchant_block_reason(merchant))
+    standing.merchant_check(merchant, standing.ADD)
     store.merchant = merchant
     store.site = mall or _standalone_site(store=store, address=address)
     store.save()
@@ -235,6 +315,7 @@ def api_key_create(*, merchant: Merchant, name: str, created_by, raw: str = "") 
 
     `raw` lets demo data use a known key; real keys are always random.
     """
+    standing.merchant_check(merchant, standing.API_KEY_CREATE)
     raw = raw or API_KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
         merchant=merchant, name=name, prefix=raw[:12], key_hash=_token_hash(raw), created_by=created_by
@@ -243,6 +324,7 @@ def api_key_create(*, merchant: Merchant, name: str, created_by, raw: str = "") 
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    standing.merchant_check(api_key.merchant, standing.ACCESS_REMOVE)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])
@@ -254,7 +336,10 @@ def api_key_exists(raw: str) -> bool:
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
-    """The active key behind a bearer token, or None; notes its use at most once a minute."""
+    """The active key behind a bearer token, or None; notes its use at most once a minute.
+
+    A key of a merchant that is not approved is still returned: the API's permission refuses it
+    with the reason (merchants.standing), so a suspension stops keys without revoking them."""
     if not raw.startswith(API_KEY_PREFIX):
         return None
     api_key = (
@@ -265,3 +350,56 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
         if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     return api_key
+
+
+# Emails anyone can make us send (invitations, signup confirmations, password resets) are limited
+# per account and per client, in the shared cache. Each limit is a setting like "10/hour".
+INVITATION, SIGNUP, PASSWORD_RESET = "invitation", "signup", "password_reset"
+EMAIL_LIMITS = {
+    # kind: (setting, what was refused)
+    INVITATION: ("INVITATION_RATE_LIMIT", "invitations have been sent"),
+    SIGNUP: ("SIGNUP_RATE_LIMIT", "sign-ups or confirmation emails have been asked for from here"),
+    PASSWORD_RESET: ("PASSWORD_RESET_RATE_LIMIT", "password resets have been asked for"),
+}
+PERIODS = {"s": ("second", 1), "m": ("minute", 60), "h": ("hour", 3600), "d": ("day", 86400)}
+
+
+def email_limit(kind: str) -> tuple[int, str, int]:
+    """(how many, per what, in seconds) for one kind of email, from its setting."""
+    name, _ = EMAIL_LIMITS[kind]
+    count, _, period = str(getattr(settings, name)).partition("/")
+    word, seconds = PERIODS[period.strip()[:1].lower() or "h"]
+    return int(count), word, seconds
+
+
+def email_limit_hit(kind: str, **keys: str) -> None:
+    """Count one request for this kind of email against each non-empty key (an account, a client
+    address, an email address); over the limit on any raises TooManyAttemptsError and nothing is sent.
+
+    A fixed window per key, started by its first request: cache.add then cache.incr, atomic in
+    Redis and memcached. Refused requests count too.
+    """
+    limit, word, seconds = email_limit(kind)
+    over = False
+    for scope, value in sorted(keys.items()):
+        if not value:
+            continue
+        key = "email-limit:" + hashlib.sha256(f"{kind}:{scope}:{value.lower()}".encode()).hexdigest()
+        cache.add(key, 0, timeout=seconds)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=seconds)
+            count = 1
+        over = over or count > limit
+    if over:
+        article = "an" if word == "hour" else "a"
+        raise TooManyAttemptsError(
+            f"Too many {EMAIL_LIMITS[kind][1]} for now (at most {limit} {article} {word}): "
+            "nothing was sent. Please try again later."
+        )
+
+
+def password_reset_limit_hit(*, email: str, client: str = "") -> None:
+    """PASSWORD_RESET_RATE_LIMIT per client and per address, whether or not an account uses the address."""
+    email_limit_hit(PASSWORD_RESET, address=email.strip(), client=client)

@@ -4,6 +4,8 @@ from . import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
+    path("signup/confirm/", views.email_confirmation, name="email_confirmation"),
+    path("signup/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
     path("stores/", views.store_list, name="store_list"),
     path("stores/new/", views.store_create, name="store_create"),
     path("stores/<int:pk>/edit/", views.store_edit, name="store_edit"),

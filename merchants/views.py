@@ -1,18 +1,22 @@
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import ValidationError
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from common.errors import NotAllowedError, TransitionError
+from common.clients import client_address
+from common.errors import NotAllowedError, TooManyAttemptsError, TransitionError
 
-from . import selectors, services
+from . import selectors, services, standing
 from .access import merchant_required, owner_required
 from .forms import (
     ApiKeyForm,
     ClosureFormSet,
     InvitationForm,
+    OutboxPasswordResetForm,
     SetPasswordForm,
     SignupForm,
     StoreForm,
@@ -23,6 +27,7 @@ from .models import Store
 
 def signup(request):
     form = SignupForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -32,14 +37,74 @@ def signup(request):
                 email=data["email"],
                 password=data["password"],
                 phone=data["phone"],
+                client=client_address(request),
             )
         except ValidationError as error:
             form.add_error(None, error)
+        except TooManyAttemptsError as error:
+            form.add_error(None, str(error))
+            status = 429
         else:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome! We review new accounts within one business day.")
-            return redirect("dashboard")
-    return render(request, "merchants/signup.html", {"form": form})
+            return redirect("email_confirmation")
+    return render(request, "merchants/signup.html", {"form": form}, status=status)
+
+
+@login_required
+def email_confirmation(request):
+    """After signup: "check your email", and a button to send the link again (rate-limited)."""
+    membership = selectors.membership_for_user(request.user)
+    if membership is None:
+        raise PermissionDenied("This login does not belong to a merchant.")
+    merchant = request.merchant = membership.merchant  # for the account banner
+    if merchant.email_confirmed_at is not None:
+        return redirect("dashboard")
+    status = 200
+    if request.method == "POST":
+        try:
+            services.merchant_confirmation_resend(merchant=merchant, user=request.user, client=client_address(request))
+        except TooManyAttemptsError as error:
+            messages.error(request, str(error))
+            status = 429
+        else:
+            messages.success(request, f"We sent a new link to {merchant.contact_email}.")
+            return redirect("email_confirmation")
+    context = {"merchant": merchant, "valid_days": services.CONFIRMATION_LINK_LIFETIME.days}
+    return render(request, "merchants/email_confirmation.html", context, status=status)
+
+
+def email_confirm(request, token):
+    """The emailed link: a page with a button, so a mail scanner opening the link confirms nothing."""
+    try:
+        merchant = services.merchant_for_confirmation(token)
+    except services.ConfirmationLinkError as error:
+        context = {"error": str(error), "expired": error.expired}
+        return render(request, "merchants/email_confirm_invalid.html", context, status=400)
+    if request.method == "POST":
+        services.merchant_email_confirm(merchant=merchant)
+        messages.success(request, "Thank you, your email is confirmed. We review new accounts within one business day.")
+        return redirect("dashboard")
+    return render(request, "merchants/email_confirm.html", {"merchant": merchant})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset through the outbox, limited per client and per address (429 over it).
+
+    Routed at /accounts/password_reset/ (config/urls.py)."""
+
+    form_class = OutboxPasswordResetForm
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"request": self.request}
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.rate_limited:
+            response.status_code = 429
+        return response
+
+
+password_reset = PasswordResetView.as_view()
 
 
 @merchant_required
@@ -59,8 +124,9 @@ def store_edit(request, pk):
 
 
 def _store_form(request, store):
-    if not request.merchant.is_approved:
-        messages.error(request, services.merchant_block_reason(request.merchant))
+    refusal = standing.merchant_refusal(request.merchant, standing.ADD)
+    if refusal:
+        messages.error(request, refusal)
         return redirect("store_list")
     data = request.POST if request.method == "POST" else None
     form = StoreForm(data, instance=store)
@@ -94,13 +160,23 @@ def _store_form(request, store):
 @owner_required
 def team(request):
     form = InvitationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             services.invitation_create(
-                merchant=request.merchant, email=form.cleaned_data["email"], invited_by=request.user
+                merchant=request.merchant,
+                email=form.cleaned_data["email"],
+                invited_by=request.user,
+                client=client_address(request),
             )
         except ValidationError as error:
             form.add_error("email", error.message_dict["email"])
+        except NotAllowedError as error:
+            form.add_error(None, str(error))
+            status = 403
+        except TooManyAttemptsError as error:
+            form.add_error(None, str(error))
+            status = 429
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("team")
@@ -108,8 +184,9 @@ def team(request):
         "form": form,
         "members": selectors.team_for_merchant(request.merchant),
         "invitations": selectors.open_invitations(request.merchant),
+        "refusal": standing.merchant_refusal(request.merchant, standing.INVITE),
     }
-    return render(request, "merchants/team.html", context)
+    return render(request, "merchants/team.html", context, status=status)
 
 
 @require_POST
@@ -137,7 +214,7 @@ def invitation_accept(request, token):
             )
         except ValidationError as error:
             form.add_error(None, error)
-        except TransitionError as error:
+        except (TransitionError, NotAllowedError) as error:
             form.add_error(None, str(error))
         else:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -151,13 +228,24 @@ def api_keys(request):
     """Owners create and revoke API keys; a new key is shown once, on this response only."""
     form = ApiKeyForm(request.POST or None)
     new_key = None
+    status = 200
     if request.method == "POST" and form.is_valid():
-        _, new_key = services.api_key_create(
-            merchant=request.merchant, name=form.cleaned_data["name"], created_by=request.user
-        )
-        form = ApiKeyForm()
-    context = {"form": form, "keys": selectors.api_keys_for_merchant(request.merchant), "new_key": new_key}
-    return render(request, "merchants/api_keys.html", context)
+        try:
+            _, new_key = services.api_key_create(
+                merchant=request.merchant, name=form.cleaned_data["name"], created_by=request.user
+            )
+        except NotAllowedError as error:
+            form.add_error(None, str(error))
+            status = 403
+        else:
+            form = ApiKeyForm()
+    context = {
+        "form": form,
+        "keys": selectors.api_keys_for_merchant(request.merchant),
+        "new_key": new_key,
+        "refusal": standing.merchant_refusal(request.merchant, standing.API_KEY_CREATE),
+    }
+    return render(request, "merchants/api_keys.html", context, status=status)
 
 
 @require_POST

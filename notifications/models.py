@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from common.outbox import AttemptRecord
+
 
 class NotificationChannel(models.TextChoices):
     EMAIL = "email", "Email"
@@ -64,22 +66,10 @@ class Notification(models.Model):
         return f"{self.template} to {self.recipient} ({self.status})"
 
 
-class Attempt(models.Model):
-    """One try at sending a notification: when, how long, and what came back."""
+class Attempt(AttemptRecord):
+    """One try at sending a notification."""
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="attempt_log")
-    started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField()
-    succeeded = models.BooleanField()
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The HTTP status, if any.")
-    error = models.CharField(max_length=500, blank=True)
-    response_excerpt = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["started_at", "id"]
-
-    def __str__(self):
-        return f"{'sent' if self.succeeded else 'failed'} at {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
 class OptOut(models.Model):

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from common.outbox import outbox_claim, outbox_due
 from common.tasks import enqueue_on_commit
 
 from .models import Attempt, Notification, OptOut
@@ -162,10 +162,7 @@ LEASE = timedelta(minutes=5)
 
 
 def _claim(notification_id: int) -> Notification | None:
-    now = timezone.now()
-    claimed = Notification.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=notification_id, status=Notification.Status.PENDING
-    ).update(claimed_until=now + LEASE)
+    claimed = outbox_claim(Notification, notification_id, lease=LEASE)
     return Notification.objects.get(pk=notification_id) if claimed else None
 
 
@@ -218,13 +215,7 @@ def notification_resend(*, notifications) -> int:
 
 def notifications_due(*, limit: int = 500) -> list[int]:
     """Pending notifications whose task was lost or whose retry time has come, and not being sent."""
-    now = timezone.now()
-    return list(
-        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return list(outbox_due(Notification.objects).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -6,6 +6,7 @@ bad cell means no order is created and the merchant gets every problem by row an
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 
@@ -66,11 +67,24 @@ def import_template() -> str:
     return buffer.getvalue()
 
 
+def too_big(size: int) -> str:
+    """The message for a file of `size` bytes over the limit; its size rounded up, so that a file just
+    over 2 MB is not said to be 2.0 MB."""
+    megabytes = math.ceil(size * 10 / 1024 / 1024) / 10
+    limit = MAX_IMPORT_BYTES // 1024 // 1024
+    return f"The file is {megabytes:.1f} MB; upload at most {limit} MB at a time."
+
+
 def decode_upload(raw: bytes) -> tuple[str, int]:
     """The text of an uploaded file and its number of orders; refused early if too big, not UTF-8
-    text, without our columns or without any order."""
+    text, without our columns or without any order.
+
+    `raw` may be cut short after the limit (the form checks the real size first): over the limit,
+    only "too big" is said, not a size that would be the cut's.
+    """
     if len(raw) > MAX_IMPORT_BYTES:
-        raise UploadError(f"The file is {len(raw) / 1024 / 1024:.1f} MB; upload at most 2 MB at a time.")
+        limit = MAX_IMPORT_BYTES // 1024 // 1024
+        raise UploadError(f"The file is larger than {limit} MB; upload at most {limit} MB at a time.")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -86,18 +100,48 @@ def decode_upload(raw: bytes) -> tuple[str, int]:
 EXTRA = "_extra_cells"
 
 
-def _rows(text: str) -> list[dict]:
-    """The non-empty lines as {column: text}; cells beyond the header's columns go under EXTRA."""
-    reader = csv.DictReader(io.StringIO(text), restkey=EXTRA)
+def _rows(text: str) -> list[tuple[int, dict]]:
+    """The non-empty lines as (line, {column: text}); cells beyond the header's columns go under EXTRA.
+
+    Lines are numbered as the merchant's spreadsheet numbers its rows: the header is line 1, an empty
+    line or a line of empty cells still counts, and a cell running over several lines (in quotes) does
+    not start a new one.
+    """
+    records = csv.reader(io.StringIO(text))
+    header: list[str] | None = None
+    rows = []
+    line = 0
     try:
-        header = [name.strip() for name in reader.fieldnames or []]
-        missing = REQUIRED_COLUMNS - set(header)
-        if missing:
-            raise UploadError(f"The header line lacks the column(s) {', '.join(sorted(missing))}. Use our template.")
-        reader.fieldnames = header
-        return [row for row in reader if any(_text(value) for value in row.values())]
+        for cells in records:
+            line += 1
+            if header is None:
+                if cells:
+                    header = _header(cells)
+                continue
+            if any(cell.strip() for cell in cells):
+                rows.append((line, _row(header, cells)))
     except csv.Error as error:
-        raise UploadError(f"Line {reader.line_num} is not valid CSV ({error}).") from None
+        raise UploadError(f"Line {line + 1} is not valid CSV ({error}).") from None
+    if header is None:
+        _header([])
+    return rows
+
+
+def _header(cells: list[str]) -> list[str]:
+    header = [name.strip() for name in cells]
+    missing = REQUIRED_COLUMNS - set(header)
+    if missing:
+        raise UploadError(f"The header line lacks the column(s) {', '.join(sorted(missing))}. Use our template.")
+    return header
+
+
+def _row(header: list[str], cells: list[str]) -> dict:
+    """As csv.DictReader makes it: missing cells None, extra ones in a list under EXTRA."""
+    row = dict(zip(header, cells, strict=False))
+    row.update({name: None for name in header[len(cells) :]})
+    if len(cells) > len(header):
+        row[EXTRA] = cells[len(header) :]
+    return row
 
 
 def _text(value) -> str:
@@ -106,15 +150,15 @@ def _text(value) -> str:
 
 def check_rows(
     *, merchant: Merchant, text: str, progress: Callable[[int], None] = lambda checked: None
-) -> tuple[list[OrderDraft], list[dict]]:
-    """Drafts for every row, and every problem as {row, column, message}; row 2 is the first order."""
+) -> tuple[list[OrderDraft], list[int], list[dict]]:
+    """Drafts for every row with the file line of each, and every problem as {row, column, message};
+    `row` is the line as the merchant's spreadsheet numbers it (the header is line 1)."""
     rows = _rows(text)
     stores = _store_lookup(merchant)
     drafts: list[OrderDraft] = []
     lines: list[int] = []  # the file line of each draft
     problems: list[dict] = []
-    for index, row in enumerate(rows):
-        line = index + 2
+    for index, (line, row) in enumerate(rows):
         data, cell_problems = _row_data(row, stores)
         intake = OrderInputSerializer(data=data)
         if intake.is_valid() and not cell_problems:
@@ -129,7 +173,7 @@ def check_rows(
         for field, messages in rule_errors.items():
             problems += [{"row": lines[index], "column": field, "message": m} for m in messages]
     progress(len(rows))
-    return drafts, sorted(problems, key=lambda problem: problem["row"])
+    return drafts, lines, sorted(problems, key=lambda problem: problem["row"])
 
 
 def _store_lookup(merchant: Merchant) -> dict[str, int]:

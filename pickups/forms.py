@@ -1,8 +1,10 @@
 from django import forms
 
+from common.geocoding import validate_zip_code
 from merchants.models import Store
 
-from .intake import ORDER_FIELDS, OrderDraft, PackageDraft
+from .csv_orders import MAX_IMPORT_BYTES, too_big
+from .intake import MAX_NOTES_LENGTH, ORDER_FIELDS, OrderDraft, PackageDraft
 from .models import MAX_PACKAGES, Order, Package
 
 
@@ -11,11 +13,12 @@ class OrderForm(forms.ModelForm):
 
     latitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False)
     longitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False)
+    postal_code = forms.CharField(label="ZIP code", max_length=10, validators=[validate_zip_code])
+    notes = forms.CharField(max_length=MAX_NOTES_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     class Meta:
         model = Order
         fields = ORDER_FIELDS
-        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,3 +56,10 @@ class CancelForm(forms.Form):
 
 class OrderImportForm(forms.Form):
     file = forms.FileField(help_text="A CSV file in our template's format, up to 2 MB and 5,000 orders.")
+
+    def clean_file(self):
+        """Refused by its real size, before any of it is read (the view reads at most the limit)."""
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(too_big(upload.size))
+        return upload

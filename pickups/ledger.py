@@ -20,6 +20,7 @@ from common.tasks import enqueue_on_commit
 
 from .custody import coordinate, event_digest
 from .models import Order, OrderEvent, Package
+from .webhook_feed import webhooks_from_ledger
 from .window_states import windows_release_capacity
 
 Status = Order.Status
@@ -180,7 +181,9 @@ def events_append(events: list[OrderEvent], *, new_orders: bool = False) -> list
         event.latitude, event.longitude = coordinate(event.latitude), coordinate(event.longitude)
         event.prev_hash = last.get(event.order_id, "")
         event.hash = last[event.order_id] = event_digest(event, event.prev_hash)
-    return OrderEvent.objects.bulk_create(events)
+    events = OrderEvent.objects.bulk_create(events)
+    webhooks_from_ledger(events)  # in this transaction: a webhook for every event, none for a rolled-back one
+    return events
 
 
 def _last_seals(order_ids: set[int]) -> dict[int, str]:

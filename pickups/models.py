@@ -274,6 +274,7 @@ EVENT_TITLES = {
     "order.ready": "Ready for pickup",
     "order.scheduled": "Pickup scheduled",
     "order.pickup_missed": "Pickup missed, to be rescheduled",
+    "order.withdrawn": "Taken out of its pickup: the merchant account is suspended",
     "order.driver_assigned": "Driver assigned",
     "order.driver_arrived": "Driver arrived at the store",
     "order.driver_released": "The driver gave the pickup back; finding another",

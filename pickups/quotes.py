@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from common.errors import NotAllowedError
+from common.geocoding import zip_code_problem
+from merchants import standing
 from merchants.models import Merchant, Store
-from merchants.services import merchant_block_reason
 
 from . import scheduling
 from .intake import locate
@@ -34,8 +34,9 @@ def quote_create(
     day, no window or no room), and is honoured by an order created within QUOTE_LIFETIME.
     """
     now = now or timezone.now()
-    if not merchant.is_approved:
-        raise NotAllowedError(merchant_block_reason(merchant))
+    standing.merchant_check(merchant, standing.QUOTE)
+    if problem := zip_code_problem(postal_code):  # before any geocoder sees it, whoever calls
+        raise ValidationError({"postal_code": problem})
     store = (
         Store.objects.filter(merchant=merchant, is_active=True, pk=store_id)
         .select_related("site")

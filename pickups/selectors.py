@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sub
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from common.ids import object_id
 from common.timezones import local_today
 from merchants.models import Merchant, Site, Store
 from notifications.models import Notification
@@ -16,12 +17,13 @@ from notifications.models import Notification
 from .models import Order, OrderEvent, OrderImport, PickupWindow
 
 
+def orders_with_details() -> QuerySet[Order]:
+    """Orders with what their API representation shows: store, site, window, packages."""
+    return Order.objects.select_related("store__site", "pickup_window").prefetch_related("packages")
+
+
 def orders_for_merchant(merchant: Merchant) -> QuerySet[Order]:
-    return (
-        Order.objects.filter(merchant=merchant)
-        .select_related("store__site", "pickup_window")
-        .prefetch_related("packages")
-    )
+    return orders_with_details().filter(merchant=merchant)
 
 
 def order_for_merchant(*, merchant: Merchant, pk: int) -> Order:
@@ -32,9 +34,9 @@ def order_for_merchant(*, merchant: Merchant, pk: int) -> Order:
 def proof_event(user, *, order_pk: int, event_pk: int) -> OrderEvent:
     """A delivery event with a photo, if the user is one of the order's merchant's team or a program
     admin; 404 for everyone else."""
-    events = OrderEvent.objects.filter(pk=event_pk, order_id=order_pk, type="order.delivered").exclude(
-        details__photo=""
-    )
+    events = OrderEvent.objects.filter(
+        pk=object_id(event_pk), order_id=object_id(order_pk), type="order.delivered"
+    ).exclude(details__photo="")
     if not user.is_staff:
         events = events.filter(order__merchant__memberships__user=user)
     return get_object_or_404(events.filter(details__has_key="photo"))

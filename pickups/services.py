@@ -1,25 +1,29 @@
 """What merchants do with orders: intake (form, CSV, API), ready and cancel through the ledger."""
 
+import logging
 import secrets
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from common.actors import Actor
+from common.actors import SYSTEM, Actor
 from common.errors import NotAllowedError
 from common.tasks import enqueue_on_commit
+from merchants import standing
 from merchants.models import Merchant
-from merchants.services import merchant_block_reason
 
 from .csv_orders import check_rows, decode_upload
 from .intake import OrderDraft, check_drafts
-from .ledger import events_append, order_event, order_transition, orders_transition
+from .ledger import events_append, order_event, order_move, order_transition, orders_save, orders_transition
 from .models import Order, OrderImport, Package
+from .window_states import windows_release_capacity
 
 Status = Order.Status
+logger = logging.getLogger(__name__)
 
 # Unambiguous characters only (no 0/O, 1/I/L), so codes read aloud or typed from a label survive.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -51,9 +55,9 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
     """Create every order of a batch, or none: any broken rule raises DraftErrors for all drafts.
 
     A fixed number of queries whatever the batch size: bulk inserts of orders, packages, events.
+    Approved merchants only (merchants.standing), by every channel: form, API, CSV import.
     """
-    if not merchant.is_approved:
-        raise NotAllowedError(merchant_block_reason(merchant))
+    standing.merchant_check(merchant, standing.ADD)
     errors = check_drafts(merchant=merchant, drafts=drafts)
     if errors:
         raise DraftErrors(errors)
@@ -106,30 +110,82 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
 
 
 def order_mark_ready(*, order: Order, actor: Actor) -> Order:
+    """Ask for a pickup; approved merchants only (a suspended one's orders would wait anyway)."""
+    standing.merchants_check([order.merchant_id], standing.READY)
     return order_transition(order=order, to=Status.READY, actor=actor)
 
 
 def orders_mark_ready(*, orders: list[Order], actor: Actor) -> tuple[list[Order], list[tuple[Order, str]]]:
     """Flag many orders ready at once; returns (moved, [(refused order, why)])."""
+    orders = list(orders)
+    standing.merchants_check({order.merchant_id for order in orders}, standing.READY)
     return orders_transition(orders=orders, to=Status.READY, actor=actor)
 
 
 def order_mark_collected(*, order: Order, actor: Actor) -> Order:
     """A returned order the customer came to fetch in the store: its journey ends here."""
+    standing.merchants_check([order.merchant_id], standing.COLLECTED)
     return order_transition(order=order, to=Status.COLLECTED, actor=actor)
 
 
 def order_cancel(*, order: Order, actor: Actor, reason: str) -> Order:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the order is cancelled."})
+    standing.merchants_check([order.merchant_id], standing.CANCEL)
     return order_transition(order=order, to=Status.CANCELLED, actor=actor, details={"reason": reason.strip()})
+
+
+@transaction.atomic
+def orders_withdraw_for_suspension(*, merchant: Merchant, actor: Actor) -> list[Order]:
+    """A merchant that may not have orders picked up any more: its scheduled orders leave their windows
+    (their room given back) and are ready again, with an "order.withdrawn" ledger event; its ready
+    orders say why they wait. Picked-up parcels carry on to delivery. Returns the withdrawn orders.
+
+    The merchant's ready and scheduled orders are locked, in id order, so an assignment that is
+    scheduling one of them right now finishes first and its work is withdrawn too; one that starts
+    later sees the merchant suspended and leaves them alone.
+    """
+    why = standing.merchant_refusal(merchant, standing.PICKUP)
+    if not why:
+        return []
+    with transaction.atomic():
+        waiting = list(
+            Order.objects.select_for_update()
+            .filter(merchant=merchant, status__in=[Status.READY, Status.SCHEDULED])
+            .order_by("pk")
+        )
+        withdrawn = [order for order in waiting if order.status == Status.SCHEDULED]
+        now = timezone.now()
+        events = [
+            order_move(
+                order,
+                to=Status.READY,
+                actor=actor,
+                at=now,
+                event_type="order.withdrawn",
+                details={"window": order.pickup_window_id, "reason": "The merchant account was suspended."},
+            )
+            for order in withdrawn
+        ]
+        windows_release_capacity(order_ids=[order.pk for order in withdrawn])  # before orders_save clears the window
+        orders_save(withdrawn, events)
+        Order.objects.filter(pk__in=[order.pk for order in waiting]).update(not_scheduled_reason=why[:300])
+    return withdrawn
+
+
+def suspended_orders_withdraw() -> int:
+    """The sweep behind a suspension's task: merchants that may not have orders picked up but still
+    have some in pickup windows. Returns how many orders were withdrawn."""
+    merchants = Merchant.objects.exclude(status=Merchant.Status.APPROVED).filter(orders__status=Status.SCHEDULED)
+    return sum(
+        len(orders_withdraw_for_suspension(merchant=merchant, actor=SYSTEM)) for merchant in merchants.distinct()
+    )
 
 
 @transaction.atomic
 def order_import_start(*, merchant: Merchant, actor: Actor, filename: str, raw: bytes) -> OrderImport:
     """Accept an uploaded CSV and queue it for a worker; UploadError says what is wrong with the file."""
-    if not merchant.is_approved:
-        raise NotAllowedError(merchant_block_reason(merchant))
+    standing.merchant_check(merchant, standing.ADD)
     text, rows = decode_upload(raw)
     job = OrderImport.objects.create(
         merchant=merchant, created_by=actor.user, filename=filename[:255], content=text, total_rows=rows
@@ -143,14 +199,35 @@ def order_import_run(*, import_id: int) -> OrderImport:
 
     Safe to run twice (a retried task): a finished import is left alone, and the final step
     locks the import row and re-checks its status before creating anything.
+
+    Always ends: whatever is raised while checking or creating (a bug, a native library's panic, the
+    task's time limit) fails the import with the reason in the merchant's words. A worker killed
+    outright cannot catch anything: the sweep resumes its import, which fails once it has been
+    unfinished for IMPORT_GIVE_UP_AFTER rather than be retried for ever.
     """
     job = OrderImport.objects.select_related("merchant", "created_by").get(pk=import_id)
+    if job.status == OrderImport.Status.RUNNING and job.created_at < timezone.now() - IMPORT_GIVE_UP_AFTER:
+        return _import_fail(job, IMPORT_DIED)
     unfinished = OrderImport.objects.filter(
         pk=job.pk, status__in=[OrderImport.Status.QUEUED, OrderImport.Status.RUNNING]
     )
     if not unfinished.update(status=OrderImport.Status.RUNNING, checked_rows=0, started_at=timezone.now()):
         return job  # finished already
-    drafts, problems = check_rows(
+    try:
+        return _import_check_and_create(job)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise  # the worker is stopping: the sweep resumes the import
+    except NotAllowedError as error:  # e.g. the merchant was suspended since the upload
+        return _import_fail(job, str(error))
+    except SoftTimeLimitExceeded:
+        return _import_fail(job, IMPORT_TOO_LONG)
+    except BaseException:  # anything else, even a BaseException from native code
+        logger.exception("Order import %s stopped on an error.", job.pk)
+        return _import_fail(job, IMPORT_CRASHED.format(number=job.pk))
+
+
+def _import_check_and_create(job: OrderImport) -> OrderImport:
+    drafts, lines, problems = check_rows(
         merchant=job.merchant,
         text=job.content,
         progress=lambda checked: OrderImport.objects.filter(pk=job.pk).update(checked_rows=checked),
@@ -166,7 +243,7 @@ def order_import_run(*, import_id: int) -> OrderImport:
                     orders_create(merchant=job.merchant, drafts=drafts, actor=actor)
             except DraftErrors as error:  # the data changed since the check, e.g. an order number was taken
                 problems = [
-                    {"row": index + 2, "column": field, "message": message}
+                    {"row": lines[index], "column": field, "message": message}
                     for index, fields in error.by_index.items()
                     for field, messages in fields.items()
                     for message in messages
@@ -178,8 +255,38 @@ def order_import_run(*, import_id: int) -> OrderImport:
     return job
 
 
+def _import_fail(job: OrderImport, reason: str) -> OrderImport:
+    """The import ends as failed, nothing imported, with one problem of the whole file (no line)."""
+    with transaction.atomic():
+        job = OrderImport.objects.select_for_update().get(pk=job.pk)
+        if job.is_finished:
+            return job
+        job.status, job.finished_at = OrderImport.Status.FAILED, timezone.now()
+        job.errors, job.created_count = [{"row": None, "column": "", "message": reason}], 0
+        job.save(update_fields=["status", "errors", "created_count", "finished_at"])
+    return job
+
+
+# What the merchant reads when an import could not be checked to the end.
+IMPORT_CRASHED = (
+    "Checking this file stopped on an error on our side, so nothing was imported. Upload it again; "
+    "if that fails too, contact us and give the import number {number}."
+)
+IMPORT_TOO_LONG = (
+    "Checking this file took too long, so nothing was imported. "
+    "Split it into smaller files and upload them one at a time."
+)
+IMPORT_DIED = (
+    "Checking this file stopped before it finished, more than once, so nothing was imported. "
+    "Split it into smaller files and upload them one at a time."
+)
+
+
 # Longer than the task time limit: an import queued or running for longer lost its task or worker.
 IMPORT_STUCK_AFTER = timedelta(minutes=5)
+# Unfinished this long after upload and found running by a new run: its workers died more than once (the
+# sweep resumes it every IMPORT_STUCK_AFTER), so it fails instead of being retried for ever.
+IMPORT_GIVE_UP_AFTER = 3 * IMPORT_STUCK_AFTER
 
 
 def order_imports_stuck() -> list[int]:

@@ -1,7 +1,10 @@
 from celery import shared_task
 from django.utils import timezone
 
-from .services import order_import_run, order_imports_stuck
+from common.actors import SYSTEM
+from merchants.models import Merchant
+
+from .services import order_import_run, order_imports_stuck, orders_withdraw_for_suspension, suspended_orders_withdraw
 from .visits import windows_depart_overdue
 from .windows import orders_assign, windows_missed, windows_plan
 
@@ -34,8 +37,16 @@ def assign_orders(*, order_ids: list[int]) -> int:
 
 @shared_task
 def assign_ready_orders() -> int:
-    """The sweep: every ready order without a window, whatever happened to its first task."""
+    """The sweep: every ready order without a window, whatever happened to its first task (and the
+    orders of suspended merchants out of their windows, whatever happened to that task)."""
+    suspended_orders_withdraw()
     return len(orders_assign().scheduled)
+
+
+@shared_task
+def withdraw_orders(*, merchant_id: int) -> int:
+    """A merchant was suspended: its scheduled orders leave their pickup windows."""
+    return len(orders_withdraw_for_suspension(merchant=Merchant.objects.get(pk=merchant_id), actor=SYSTEM))
 
 
 @shared_task

@@ -17,11 +17,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.actors import Actor
+from common.clients import rate_limited
 from common.errors import NotAllowedError, TransitionError
 from merchants.access import merchant_required
 from merchants.handoff_codes import store_code
 from merchants.selectors import store_for_merchant, stores_for_merchant
-from merchants.services import merchant_block_reason
+from merchants.standing import ADD, merchant_refusal
 from notifications.services import opt_out
 
 from . import selectors, services
@@ -67,8 +68,9 @@ def pickup_schedule(request):
 
 @merchant_required
 def order_create(request):
-    if not request.merchant.is_approved:
-        messages.error(request, merchant_block_reason(request.merchant))
+    refusal = merchant_refusal(request.merchant, ADD)
+    if refusal:
+        messages.error(request, refusal)
         return redirect("order_list")
     data = request.POST if request.method == "POST" else None
     form = OrderForm(data, merchant=request.merchant)
@@ -80,6 +82,9 @@ def order_create(request):
             )
         except ValidationError as error:
             form.add_rule_errors(error.message_dict)
+        except NotAllowedError as error:  # suspended since the page was checked
+            messages.error(request, str(error))
+            return redirect("order_list")
         else:
             messages.success(request, f"Order {order.external_id} created. Print its labels, then flag it ready.")
             return redirect("order_detail", pk=order.pk)
@@ -115,7 +120,7 @@ def _order_move(request, pk, move, done: str):
     order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
     try:
         move(order=order, actor=Actor.of_user(request.user))
-    except TransitionError as error:
+    except (TransitionError, NotAllowedError) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, done.format(order.external_id))
@@ -141,7 +146,7 @@ def order_cancel(request, pk):
         return redirect("order_detail", pk=order.pk)
     try:
         services.order_cancel(order=order, actor=Actor.of_user(request.user), reason=form.cleaned_data["reason"])
-    except TransitionError as error:
+    except (TransitionError, NotAllowedError) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Order {order.external_id} is cancelled.")
@@ -170,7 +175,11 @@ def orders_bulk(request):
     if action != "ready":
         messages.error(request, "Choose what to do with the ticked orders.")
         return back
-    moved, refused = services.orders_mark_ready(orders=chosen, actor=Actor.of_user(request.user))
+    try:
+        moved, refused = services.orders_mark_ready(orders=chosen, actor=Actor.of_user(request.user))
+    except NotAllowedError as error:
+        messages.error(request, str(error))
+        return back
     if moved:
         messages.success(request, f"{len(moved)} order(s) flagged ready for pickup.")
     for _, why in refused:
@@ -250,9 +259,11 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
     return response
 
 
+@rate_limited("tracking")
 def tracking(request, tracking_code):
     """The public tracking page: where the parcel is in plain words, its steps, the promised day, the
-    arrival window; a friendly page for a code that does not exist."""
+    arrival window; a friendly page for a code that does not exist. Limited per client like the tracking API
+    (one budget for both), so codes cannot be guessed by the thousand."""
     try:
         order = selectors.order_for_tracking(tracking_code)
     except Http404:
@@ -263,6 +274,7 @@ def tracking(request, tracking_code):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("tracking")
 def tracking_stop(request, tracking_code):
     """Stop parcel messages, from the link in each one: no login, the tracking code is the key."""
     order = selectors.order_for_tracking(tracking_code)

@@ -16,6 +16,7 @@ from common.actors import SYSTEM
 from common.tasks import enqueue_on_commit
 from merchants.models import Membership, Site, Store
 from merchants.services import program_admin_emails
+from merchants.standing import PICKUP, merchant_refusal
 from notifications.services import notification_email
 
 from . import scheduling
@@ -126,7 +127,8 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
     service level allows. Sites are handled in batches, in site order, one transaction each:
     their ready orders are locked (SKIP LOCKED: another worker's are left to it) and their
     windows locked, so concurrent workers never book a window over capacity or an order twice,
-    and the queries grow with sites and windows used, not with orders.
+    and the queries grow with sites and windows used, not with orders. Orders of a merchant that
+    may not have orders picked up (not approved) wait, saying why, until it is approved again.
     """
     now = now or timezone.now()
     ready = Order.objects.filter(status=Order.Status.READY)
@@ -142,10 +144,12 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
 
 @transaction.atomic
 def _assign_sites(ready, now: datetime) -> Assignment:
-    orders = list(
-        ready.select_for_update(skip_locked=True, of=("self",))
-        .select_related("quote", "merchant")
-        .order_by("ready_at", "pk")
+    orders = _hold_for_standing(
+        list(
+            ready.select_for_update(skip_locked=True, of=("self",))
+            .select_related("quote", "merchant")
+            .order_by("ready_at", "pk")
+        )
     )
     sizes = dict(
         Package.objects.filter(order__in=[order.pk for order in orders])
@@ -264,6 +268,22 @@ def _why_not(store: Store, promise, fits) -> str:
     if fits:
         return f"Every pickup window at {store.site.name} until {day} is full."
     return f"No pickup window at {store.site.name} while {store.name} is open, until {day}."
+
+
+def _hold_for_standing(orders: list[Order]) -> list[Order]:
+    """The orders whose merchant may have them picked up; the others keep waiting, and say why (one
+    UPDATE per reason, only where it changed; no alert: the admins suspended the merchant themselves)."""
+    held: dict[str, list[int]] = {}
+    going = []
+    for order in orders:
+        why = merchant_refusal(order.merchant, PICKUP)[:300]
+        if not why:
+            going.append(order)
+        elif order.not_scheduled_reason != why:
+            held.setdefault(why, []).append(order.pk)
+    for why, ids in held.items():
+        Order.objects.filter(pk__in=ids).update(not_scheduled_reason=why)
+    return going
 
 
 def _leave_ready(order: Order, reason: str, result: Assignment) -> None:

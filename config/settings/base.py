@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -21,6 +22,9 @@ SECRET_KEY = env("SECRET_KEY", default="django-insecure-development-only-key-do-
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# `seed_demo` creates logins whose passwords are in the README: never on a production database.
+DEMO_DATA_ALLOWED = True
+
 # Absolute address of the portal, for links in emails sent by background workers.
 PORTAL_URL = env("PORTAL_URL", default="http://localhost:8000").rstrip("/")
 
@@ -32,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "rest_framework",
     "knox",
     "django_filters",
@@ -39,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "notifications",
     "merchants",
+    "webhooks",
     "pickups",
     "deliveries",
     "demo",
@@ -47,12 +54,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a login its backend refused into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -84,6 +94,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Shared by every web process in production (rate limits): redis://host:6379/1.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
+# django-axes' backend first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -93,6 +108,33 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Client addresses: how many proxies in front of the portal append to X-Forwarded-For (a TLS proxy, a load
+# balancer). 0: requests come straight from clients and the header is ignored, since anyone can write it.
+# Every rate limit and lockout uses this one number: DRF's NUM_PROXIES, django-axes and common.clients.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Emails anyone could make us send (merchants.services.EMAIL_LIMITS), per account and per client.
+INVITATION_RATE_LIMIT = env("INVITATION_RATE_LIMIT", default="10/hour")
+SIGNUP_RATE_LIMIT = env("SIGNUP_RATE_LIMIT", default="5/hour")  # sign-ups and confirmation emails
+PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="5/hour")
+
+# Password guessing (django-axes): the portal login, the admin login and the driver token API.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Failures are counted per account AND client address together: 5 wrong passwords for one account from one
+# address lock that account from that address. Not per account alone: anyone anywhere could then lock a
+# merchant or a driver on shift out of their own account, again every 15 minutes. Not per address alone: the
+# shops of a mall share its Wi-Fi address and drivers share their carrier's, so one person's typos would lock
+# out everybody there (and behind a proxy missing from TRUSTED_PROXY_COUNT every client shares one address).
+# Many guesses from one address at many accounts are slowed by LOGIN_RATE_LIMIT on the driver API.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a good password clears that account's failures from that address
+AXES_CLIENT_IP_CALLABLE = "common.clients.client_address"  # instead of django-ipware: one rule everywhere
+AXES_LOCKOUT_CALLABLE = "common.clients.lockout_response"  # JSON for the API, a friendly page elsewhere
+AXES_HANDLER = "common.clients.LockoutHandler"  # the database handler, aware of DRF's request wrapper
 
 LANGUAGE_CODE = "en-us"
 # Stored and computed in UTC; a site's own zone is applied where local time matters.
@@ -143,9 +185,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["merchants.api.permissions.IsMerchant"],
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
+        # The public tracking API and pages (/track/<code>/, its stop link) share one budget per client.
         "tracking": env("TRACKING_RATE_LIMIT", default="60/minute"),
         "login": env("LOGIN_RATE_LIMIT", default="10/minute"),
     },
+    # Throttles tell clients apart by address: X-Forwarded-For only as far as our own proxies wrote it.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberWithSize",
 }
@@ -169,6 +214,30 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "pickups.models.OrderStatus",
         "PickupWindowStatusEnum": "pickups.models.PickupWindowStatus",
         "OfferStatusEnum": "deliveries.models.OfferStatus",
+    },
+}
+
+# Content-Security-Policy (django-csp): only our own scripts, styles, images and connections. Inline scripts
+# need a nonce (<script nonce="{{ request.csp_nonce }}">) or their hash here; the two hashes are of the inline
+# scripts of pickups/order_form.html (add a package row) and pickups/order_import_detail.html (progress poll),
+# checked by tests/test_security_logins.py. The API docs add what Swagger UI needs (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [
+            SELF,
+            NONCE,
+            "'sha256-9YFLHHrjuMYD1nu5/606FycGcsPlClFvzml6HMued7E='",
+            "'sha256-RoJoaO9WkSQcjDH7/mNwglkQ2rsLn4KJP0W3QGQ3E8U='",
+        ],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
     },
 }
 
@@ -205,6 +274,11 @@ ARRIVE_EARLY_MINUTES = env.int("ARRIVE_EARLY_MINUTES", default=30)  # check-in o
 ARRIVE_RADIUS_MILES = env.float("ARRIVE_RADIUS_MILES", default=0.5)  # a check-in's location must be this close
 DEPART_GRACE_MINUTES = env.int("DEPART_GRACE_MINUTES", default=30)  # a visit nobody ended closes this long after
 MAX_DELIVERY_ATTEMPTS = env.int("MAX_DELIVERY_ATTEMPTS", default=2)  # then only collected in store or cancel
+
+# Webhooks to merchants' systems: only public https endpoints in production (see webhooks.sending).
+WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=False)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds to connect and to answer
 # Miles between a run's stops (deliveries.routing): any callable(points) -> matrix; straight lines by default.
 ROUTE_DISTANCE_MATRIX = env("ROUTE_DISTANCE_MATRIX", default="deliveries.routing.straight_line_miles")
 ROUTE_AVERAGE_MPH = env.float("ROUTE_AVERAGE_MPH", default=25.0)  # a driver's average speed between stops

@@ -1,7 +1,8 @@
 """Production: no development defaults for secrets or hosts, HTTPS everywhere.
 
-Refuses to start without SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL, so a missing variable
-fails the deploy instead of running with a development key or a SQLite file.
+Refuses to start without SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, CACHE_URL and EMAIL_URL, so a missing
+variable fails the deploy instead of running with a development key, a SQLite file, rate limits that each
+web process counts on its own, or emails printed to a console nobody reads.
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -9,11 +10,15 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import env
 
-for _required in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
+for _required in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL", "EMAIL_URL"):
     if not env(_required, default=""):
         raise ImproperlyConfigured(f"Set the {_required} environment variable for production.")
+# Rate limits count in the cache: every web process must share it (Redis), or each counts on its own.
+if env("CACHE_URL").split(":", 1)[0] in ("locmemcache", "dummycache"):
+    raise ImproperlyConfigured("Set CACHE_URL to a cache every web process shares, e.g. redis://host:6379/1.")
 
 DEBUG = env.bool("DEBUG", default=False)
+DEMO_DATA_ALLOWED = False
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
@@ -25,6 +30,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=True)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

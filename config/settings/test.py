@@ -15,6 +15,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PORTAL_URL = "http://testserver"
 
+# Django's test client logs in without a request, which django-axes' backend refuses; the tests of lockouts
+# (tests/test_security_logins.py) turn it on.
+AXES_ENABLED = False
+
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,5 +1,6 @@
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
@@ -9,14 +10,26 @@ from deliveries.selectors import driver_for_user, manifest
 from pickups.models import DELIVERY_PLACES, FAILURE_REASONS, Order, PickupWindow
 from pickups.visits import PICKUP_OUTCOMES
 
+# DRF's own words (and translation) for wrong credentials, so that every refusal reads the same.
+LOGIN_REFUSED = _("Unable to log in with provided credentials.")
+
 
 class DriverLoginSerializer(AuthTokenSerializer):
-    """Username and password of a driver; the answer is a token for `Authorization: Bearer <token>`."""
+    """Username and password of a driver; the answer is a token for `Authorization: Bearer <token>`.
+
+    A right password of a login that is not a driver's gets the same answer as a wrong one, so the
+    endpoint cannot be used to learn which passwords are right.
+    """
+
+    username = serializers.CharField(label="Username", max_length=150, write_only=True)
+    password = serializers.CharField(
+        label="Password", max_length=4096, style={"input_type": "password"}, trim_whitespace=False, write_only=True
+    )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if driver_for_user(attrs["user"]) is None:
-            raise serializers.ValidationError("This login is not a driver's.", code="authorization")
+            raise serializers.ValidationError(LOGIN_REFUSED, code="authorization")
         return attrs
 
 

@@ -107,7 +107,7 @@ class DriverWindowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         visits.window_arrive(
             window_id=self.get_object().pk,
             driver_id=request.driver.pk,
-            actor=Actor.of_user(request.user),
+            actor=Actor.of_driver(request.user),
             now=timezone.now(),
             location=body.location,
         )
@@ -126,7 +126,7 @@ class DriverWindowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             store_id=body.validated_data["store"],
             store_code=body.validated_data["store_code"],
             label_codes=body.validated_data["label_codes"],
-            actor=Actor.of_user(request.user),
+            actor=Actor.of_driver(request.user),
             now=timezone.now(),
             location=body.location,
         )
@@ -151,7 +151,7 @@ class DriverWindowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         result = visits.window_depart(
             window_id=self.get_object().pk,
             driver_id=request.driver.pk,
-            actor=Actor.of_user(request.user),
+            actor=Actor.of_driver(request.user),
             now=timezone.now(),
         )
         return Response(DepartResultSerializer(result).data)

@@ -3,11 +3,13 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from pickups.intake import ORDER_FIELDS, OrderDraft, PackageDraft
-from pickups.models import Order, OrderEvent, Package, PickupWindow, Quote
+from common.geocoding import validate_zip_code
+from pickups.intake import MAX_NOTES_LENGTH, ORDER_FIELDS, OrderDraft, PackageDraft
+from pickups.models import MAX_PACKAGES, Order, OrderEvent, Package, PickupWindow, Quote
 from pickups.tracking import tracking_of
 
 MAX_ID = 2**63 - 1  # the largest primary key a database holds; larger ids are input errors, not 500s
+ZIP_CODE_HELP = "5 digits (0-9), or ZIP+4, e.g. 85226 or 85226-1234."
 
 
 class PackageInputSerializer(serializers.Serializer):
@@ -27,14 +29,12 @@ class OrderInputSerializer(serializers.Serializer):
     service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
     customer_name = serializers.CharField(max_length=200)
     customer_phone = serializers.CharField(max_length=30)
-    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    customer_email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
     address_line1 = serializers.CharField(max_length=200)
     address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     city = serializers.CharField(max_length=100)
     state = serializers.RegexField(r"^[A-Za-z]{2}$", error_messages={"invalid": "Use the two-letter state code."})
-    postal_code = serializers.RegexField(
-        r"^\d{5}(-\d{4})?$", error_messages={"invalid": "Use a 5-digit ZIP code, e.g. 85226."}
-    )
+    postal_code = serializers.CharField(validators=[validate_zip_code], help_text=ZIP_CODE_HELP)
     latitude = serializers.DecimalField(
         max_digits=9,
         decimal_places=6,
@@ -53,8 +53,13 @@ class OrderInputSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
     )
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
-    packages = PackageInputSerializer(many=True, help_text="1 to 20 packages, each up to 50 lb.")
+    notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, required=False, allow_blank=True, default="")
+    packages = PackageInputSerializer(
+        many=True,
+        max_length=MAX_PACKAGES,  # refused as a whole before thousands of packages are each checked
+        error_messages={"max_length": "An order has 1 to {max_length} packages; this one has more."},
+        help_text="1 to 20 packages, each up to 50 lb.",
+    )
     quote = serializers.IntegerField(
         min_value=1,
         max_value=MAX_ID,
@@ -217,9 +222,7 @@ class MerchantWindowSerializer(WindowDriverMixin, serializers.ModelSerializer):
 class QuoteRequestSerializer(serializers.Serializer):
     store = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
-    postal_code = serializers.RegexField(
-        r"^\d{5}(-\d{4})?$", error_messages={"invalid": "Use a 5-digit ZIP code, e.g. 85226."}
-    )
+    postal_code = serializers.CharField(validators=[validate_zip_code], help_text=ZIP_CODE_HELP)
     latitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, min_value=Decimal(-90), max_value=Decimal(90), required=False, default=None
     )

@@ -16,6 +16,12 @@ OURS = (
     "ALLOWED_HOSTS",
     "DEBUG",
     "EMAIL_URL",
+    "CACHE_URL",
+    "TRUSTED_PROXY_COUNT",
+    "LOGIN_FAILURE_LIMIT",
+    "LOGIN_LOCKOUT_MINUTES",
+    "TRACKING_RATE_LIMIT",
+    "LOGIN_RATE_LIMIT",
     "PYTEST_XDIST_WORKER",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests in this process
 )
@@ -24,6 +30,8 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k3#v9!x2@q8$w7%e6^r5&t4*y3(u2)i1_o0+p-zA-zB-zC-zD-zE-zF",
     "ALLOWED_HOSTS": "portal.example.com",
     "DATABASE_URL": "postgres://portal:secret@db.example.com:5433/portal",
+    "CACHE_URL": "redis://cache.example.com:6379/1",
+    "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
 }
 
 
@@ -43,6 +51,10 @@ print(json.dumps({
     "broker": s.CELERY_BROKER_URL, "hosts": s.ALLOWED_HOSTS, "debug": s.DEBUG,
     "email": [s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS],
     "admins": s.PROGRAM_ADMIN_EMAILS, "tz": s.TIME_ZONE, "use_tz": s.USE_TZ,
+    "cache": [s.CACHES["default"]["BACKEND"], s.CACHES["default"]["LOCATION"]],
+    "proxies": [s.TRUSTED_PROXY_COUNT, s.REST_FRAMEWORK["NUM_PROXIES"]],
+    "lockout": [s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds()],
+    "rates": s.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
 }))
 """
 
@@ -57,6 +69,11 @@ def test_every_machine_specific_setting_comes_from_the_environment():
         DEBUG="false",
         EMAIL_URL="smtp+tls://mailer:pw@smtp.example.com:587",
         PROGRAM_ADMIN_EMAILS="ops@example.com,lead@example.com",
+        CACHE_URL="redis://cache.example.com:6379/1",
+        TRUSTED_PROXY_COUNT="2",
+        LOGIN_FAILURE_LIMIT="8",
+        LOGIN_LOCKOUT_MINUTES="30",
+        TRACKING_RATE_LIMIT="20/minute",
     )
 
     assert result.returncode == 0, result.stderr
@@ -68,6 +85,10 @@ def test_every_machine_specific_setting_comes_from_the_environment():
     assert parsed["email"] == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", 587, True]
     assert parsed["admins"] == ["ops@example.com", "lead@example.com"]
     assert (parsed["tz"], parsed["use_tz"]) == ("UTC", True)
+    assert parsed["cache"] == ["django.core.cache.backends.redis.RedisCache", "redis://cache.example.com:6379/1"]
+    assert parsed["proxies"] == [2, 2]
+    assert parsed["lockout"] == [8, 30 * 60]
+    assert parsed["rates"] == {"tracking": "20/minute", "login": "10/minute"}
 
 
 def test_the_defaults_need_no_server():
@@ -77,9 +98,11 @@ def test_the_defaults_need_no_server():
     assert parsed["db"][0] == "django.db.backends.sqlite3" and parsed["db"][1].endswith("var/db.sqlite3")
     assert parsed["broker"] == "filesystem://"
     assert parsed["email"][0] == "django.core.mail.backends.console.EmailBackend"
+    assert parsed["proxies"] == [0, 0]  # X-Forwarded-For ignored unless proxies are declared
+    assert parsed["lockout"] == [5, 15 * 60]
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL", "EMAIL_URL"])
 def test_production_refuses_to_start_without_its_essentials(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
 
@@ -94,3 +117,19 @@ def test_production_passes_the_deployment_checklist():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("cache_url", ["locmemcache://", "dummycache://"])
+def test_production_refuses_a_cache_each_process_keeps_to_itself(cache_url):
+    result = run(READ_SETTINGS, **PRODUCTION_ENV | {"CACHE_URL": cache_url})
+
+    assert result.returncode != 0
+    assert "Set CACHE_URL to a cache every web process shares" in result.stderr
+
+
+def test_production_refuses_to_seed_demo_logins():
+    result = run(["manage.py", "seed_demo"], **PRODUCTION_ENV)
+
+    assert result.returncode != 0
+    assert "seed_demo does not run under production settings" in result.stderr
+    assert "passwords are published in the README" in result.stderr

@@ -44,7 +44,7 @@ def at_start(window):
 @pytest.fixture
 def on_site(accepted, driver, at_start):
     """The driver has checked in at the site."""
-    window_arrive(window_id=accepted.pk, driver_id=driver.pk, actor=Actor.of_user(driver.user), now=timezone.now())
+    window_arrive(window_id=accepted.pk, driver_id=driver.pk, actor=Actor.of_driver(driver.user), now=timezone.now())
     accepted.refresh_from_db()
     return accepted
 
@@ -57,6 +57,6 @@ def collect(window, driver, order, labels=None):
         store_id=order.store_id,
         store_code=store_code(order.store).code,
         label_codes=labels if labels is not None else [p.label_code for p in order.packages.all()],
-        actor=Actor.of_user(driver.user),
+        actor=Actor.of_driver(driver.user),
         now=timezone.now(),
     )

@@ -1,4 +1,6 @@
-"""Signup, approval by an admin, and the first store: the whole path a new shop takes."""
+"""Signup, email confirmation, approval by an admin, and the first store: the whole path a new shop takes."""
+
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -56,14 +58,24 @@ def test_signup_approval_and_first_store(client, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("signup"), SIGNUP)
 
-    # then it is pending, logged in, told so, and the admin got an email
-    assert response.status_code == 302
+    # then it is pending and unconfirmed, logged in, and only the owner got an email: the link to confirm
+    assert response.status_code == 302 and response.url == reverse("email_confirmation")
     merchant = Merchant.objects.get(display_name="Cactus Candles")
-    assert merchant.status == Merchant.Status.PENDING
+    assert merchant.status == Merchant.Status.PENDING and merchant.email_confirmed_at is None
     owner = get_user_model().objects.get(email="ana@cactuscandles.example")
     assert owner.membership.merchant == merchant and owner.membership.is_owner
-    assert [m.to for m in mail.outbox] == [["admin@program.example"]]
-    assert "Cactus Candles" in mail.outbox[0].subject
+    assert [m.to for m in mail.outbox] == [["ana@cactuscandles.example"]]
+    assert client.get(reverse("dashboard")).url == reverse("email_confirmation")
+
+    # when the owner opens the link and confirms
+    link = re.search(r"http://testserver(/signup/confirm/\S+/)", mail.outbox[0].body).group(1)
+    assert "Confirm my email" in client.get(link).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(link)
+
+    # then the admin is asked to approve, and the owner sees the account waits for approval
+    assert [m.to for m in mail.outbox[1:]] == [["admin@program.example"]]
+    assert "Cactus Candles" in mail.outbox[1].subject
     dashboard = client.get(reverse("dashboard"))
     assert "waiting for approval" in dashboard.content.decode()
 

@@ -131,7 +131,7 @@ def test_with_the_broker_down_the_request_commits_and_the_sweep_delivers_later(
 
     assert response.status_code == 302
     assert "Could not enqueue notifications.tasks.deliver_notification" in caplog.text
-    notification = Notification.objects.get(template="merchant_signup")
+    notification = Notification.objects.get(template="merchant_confirm_email")
     assert notification.status == Notification.Status.PENDING and mail.outbox == []
 
     broker_down()  # the broker is back: beat's sweep reached a worker, which queues one task per message
@@ -139,7 +139,7 @@ def test_with_the_broker_down_the_request_commits_and_the_sweep_delivers_later(
         assert resend_stuck_notifications() == 1
     notification.refresh_from_db()
     assert notification.status == Notification.Status.SENT
-    assert mail.outbox[0].to == ["ops@program.example"]
+    assert mail.outbox[0].to == ["lee@offline.example"]
 
 
 def test_with_the_broker_down_marking_ready_commits_and_the_sweeps_deliver_the_offer_later(

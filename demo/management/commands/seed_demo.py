@@ -1,7 +1,7 @@
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from demo.seed import seed_demo
 
@@ -13,6 +13,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print every demo credential as one JSON object.")
 
     def handle(self, *args, **options):
+        if not settings.DEMO_DATA_ALLOWED:
+            raise CommandError(
+                "seed_demo does not run under production settings: it creates an admin and other logins whose "
+                "passwords are published in the README. Run it on a development or staging machine instead."
+            )
         credentials = seed_demo() | {"portal_url": settings.PORTAL_URL}
         if options["json"]:
             self.stdout.write(json.dumps(credentials, indent=2))
