@@ -4,7 +4,6 @@ The offer has its own table of moves; the window's moves belong to `pickups` (`v
 this module calls and never bypasses.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -16,8 +15,9 @@ from django.utils import timezone
 from common.actors import Actor
 from common.distance import miles_between
 from common.errors import TransitionError
+from common.tasks import enqueue_on_commit
 from notifications.models import Notification
-from notifications.services import notify
+from notifications.services import notify, notify_each
 from pickups.models import PickupWindow
 from pickups.visits import DriverCard, window_accept, window_next_wave_now, window_offers_sent, window_release
 
@@ -141,16 +141,11 @@ def _tell_driver(driver: Driver, template: str, context: dict) -> None:
     notify(channel=Notification.Channel.SMS, to=[driver.phone], template=template, context=context, user=driver.user)
 
 
-@dataclass(frozen=True)
-class AcceptResult:
-    offer: Offer
-    withdrawn: int
-
-
 @transaction.atomic
-def offer_accept(*, offer: Offer, driver: Driver, now: datetime | None = None) -> AcceptResult:
+def offer_accept(*, offer: Offer, driver: Driver, now: datetime | None = None) -> Offer:
     """Take the window. The window's row lock decides between drivers who accept at once: the first
-    wins, the others get TransitionError ("already taken")."""
+    wins, the others get TransitionError ("already taken"). The winner's transaction only claims the
+    window; the other drivers' offers are withdrawn and they are told after commit, in bulk."""
     now = now or timezone.now()
     Driver.objects.select_for_update().get(pk=driver.pk)  # one accept at a time per driver
     offer = Offer.objects.select_related("window").get(pk=offer.pk, driver=driver)
@@ -166,15 +161,36 @@ def offer_accept(*, offer: Offer, driver: Driver, now: datetime | None = None) -
         raise TransitionError("You already have a pickup at that time.")
     window = window_accept(window_id=window.pk, driver=driver_card(driver), actor=Actor.of_driver(driver.user), now=now)
     offer = offer_move(offer, to=Offer.Status.ACCEPTED, at=now)
-    others = list(
-        Offer.objects.filter(window=window, status=Offer.Status.OPEN)
-        .exclude(pk=offer.pk)
-        .select_related("driver__user")
-    )
+    enqueue_on_commit("deliveries.tasks.withdraw_other_offers", window_id=window.pk)
+    return offer
+
+
+@transaction.atomic
+def offers_withdraw_taken(*, window_id: int, now: datetime | None = None) -> int:
+    """The window has its driver: the other drivers' open offers are withdrawn (one UPDATE) and those
+    drivers told (one INSERT per channel, one task for all). Safe to run again; returns how many."""
+    now = now or timezone.now()
+    open_offers = Offer.objects.filter(window_id=window_id, status=Offer.Status.OPEN, window__driver__isnull=False)
+    others = list(open_offers.select_related("driver__user", "window__site"))
     offers_move(Offer.objects.filter(pk__in=[other.pk for other in others]), to=Offer.Status.WITHDRAWN, at=now)
-    for other in others:
-        _tell_driver(other.driver, "offer_withdrawn", {"window": window})
-    return AcceptResult(offer=offer, withdrawn=len(others))
+    if others:
+        recipients = [(other.driver.user.username, other.driver.user) for other in others]
+        context = {"window": others[0].window}
+        notify_each(
+            channel=Notification.Channel.IN_APP, recipients=recipients, template="offer_withdrawn", context=context
+        )
+        phones = [(other.driver.phone, other.driver.user) for other in others]
+        notify_each(channel=Notification.Channel.SMS, recipients=phones, template="offer_withdrawn", context=context)
+    return len(others)
+
+
+def windows_taken_with_open_offers() -> list[int]:
+    """Windows with a driver whose other offers are still open (the task after the accept was lost)."""
+    return list(
+        Offer.objects.filter(status=Offer.Status.OPEN, window__driver__isnull=False)
+        .values_list("window_id", flat=True)
+        .distinct()
+    )
 
 
 @transaction.atomic

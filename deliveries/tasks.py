@@ -5,13 +5,21 @@ from pickups.windows import windows_at_risk
 
 from .handoffs import returns_overdue
 from .runs import run_announce, windows_unannounced
-from .services import offers_expire, window_offer_wave, windows_to_offer
+from .services import (
+    offers_expire,
+    offers_withdraw_taken,
+    window_offer_wave,
+    windows_taken_with_open_offers,
+    windows_to_offer,
+)
 
 
 @shared_task
 def offer_windows() -> int:
     """Every minute: expire old offers, send the next wave where one is due, flag windows at risk."""
     now = timezone.now()
+    for window_id in windows_taken_with_open_offers():  # whatever a lost withdraw_other_offers left
+        offers_withdraw_taken(window_id=window_id, now=now)
     offers_expire(now=now)
     sent = sum(len(window_offer_wave(window_id=window_id, now=now)) for window_id in windows_to_offer(now=now))
     windows_at_risk(now=now)
@@ -35,3 +43,9 @@ def announce_lost_runs() -> int:
     """The sweep behind announce_run: windows whose announcement was lost with its task."""
     now = timezone.now()
     return sum(len(run_announce(window_id=pk, now=now)) for pk in windows_unannounced(now=now))
+
+
+@shared_task
+def withdraw_other_offers(*, window_id: int) -> int:
+    """A driver took the window: the others' offers are withdrawn and they are told."""
+    return offers_withdraw_taken(window_id=window_id)

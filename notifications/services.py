@@ -46,6 +46,18 @@ def notify(
     )
 
 
+def notify_each(
+    *, channel: str, recipients: list[tuple[str, object]], template: str, context: dict
+) -> list[Notification]:
+    """One message, rendered once, to many people at once, each row linked to its user (in-app
+    messages are read by user): one INSERT and one delivery task for all."""
+    subject, body = _render(channel, template, context)
+    return _outbox(
+        Notification(channel=channel, recipient=address, user=user, template=template, subject=subject, body=body)
+        for address, user in recipients
+    )
+
+
 @dataclass(frozen=True)
 class CustomerMessage:
     channel: str
@@ -101,8 +113,7 @@ def _outbox(notifications: Iterable[Notification]) -> list[Notification]:
     for notification in notifications:
         notification.next_attempt_at = due
     notifications = Notification.objects.bulk_create(notifications)
-    for notification in notifications:
-        _enqueue(notification.pk)
+    _enqueue([notification.pk for notification in notifications])
     return notifications
 
 
@@ -208,8 +219,7 @@ def notification_resend(*, notifications) -> int:
     Notification.objects.filter(pk__in=ids).update(
         status=Notification.Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now() + SWEEP_GRACE
     )
-    for notification_id in ids:
-        _enqueue(notification_id)
+    _enqueue(ids)
     return len(ids)
 
 
@@ -232,5 +242,7 @@ def _send(notification: Notification) -> None:
     # In-app messages are delivered by being there: the driver's pages and API read them.
 
 
-def _enqueue(notification_id: int) -> None:
-    enqueue_on_commit("notifications.tasks.deliver_notification", notification_id=notification_id)
+def _enqueue(ids: list[int]) -> None:
+    """One task for the messages written together (each is still claimed and sent on its own)."""
+    if ids:
+        enqueue_on_commit("notifications.tasks.deliver_notifications", notification_ids=ids)

@@ -9,6 +9,13 @@ def deliver_notification(*, notification_id: int) -> None:
 
 
 @shared_task
+def deliver_notifications(*, notification_ids: list[int]) -> None:
+    """A batch written together (one broker message for all); each is claimed and sent on its own."""
+    for notification_id in notification_ids:
+        notification_deliver(notification_id=notification_id)
+
+
+@shared_task
 def resend_stuck_notifications() -> int:
     """What the broker lost or what failed earlier and is due again: one task each, so a slow
     provider holds up one worker slot, not the whole sweep."""

@@ -39,7 +39,7 @@ def test_a_taken_offer_says_so(driver_client, driver, window):
 
     response = driver_client.post(reverse("driver_offer_accept", args=[offers[driver.pk].pk]), follow=True)
 
-    assert "no longer be accepted" in response.content.decode()
+    assert "Already taken" in response.content.decode()
 
 
 def test_decline_and_check_in(driver_client, driver, window):

@@ -86,12 +86,13 @@ def test_accepting_takes_the_window_and_withdraws_the_other_offers(window, djang
     winner, other = driver_at(window, 1), driver_at(window, 2)
     offers = window_offer_wave(window_id=window.pk, now=timezone.now())
 
-    with django_capture_on_commit_callbacks(execute=True):
-        result = offer_accept(offer=offers[0], driver=winner)
+    with django_capture_on_commit_callbacks(execute=True) as after_commit:
+        accepted = offer_accept(offer=offers[0], driver=winner)
 
     window.refresh_from_db()
-    assert window.status == "accepted" and window.driver == winner
-    assert result.offer.status == "accepted" and result.withdrawn == 1
+    assert window.status == "accepted" and window.driver == winner and accepted.status == "accepted"
+    # the others are withdrawn and told after commit, by one task (which queues one for the messages)
+    assert after_commit[0].args[0] == "deliveries.tasks.withdraw_other_offers"
     assert Offer.objects.get(driver=other).status == "withdrawn"
     assert Notification.objects.filter(user=other.user, template="offer_withdrawn").exists()
     assert window.orders.get().events.filter(type="order.driver_assigned").exists()
@@ -193,3 +194,15 @@ def test_arriving_starts_the_pickup_and_protects_it_from_the_no_show_sweep(windo
     assert event.latitude == window.site.latitude
     with pytest.raises(TransitionError):
         window_arrive(window_id=window.pk, driver_id=driver.pk, actor=SYSTEM, now=on_time)
+
+
+def test_offers_left_open_by_a_lost_task_are_withdrawn_by_the_sweep(window):
+    winner, other = driver_at(window, 1), driver_at(window, 2)
+    offers = window_offer_wave(window_id=window.pk, now=timezone.now())
+    offer_accept(offer=offers[0], driver=winner)  # its after-commit task never ran
+    assert Offer.objects.get(driver=other).status == "open"
+
+    offer_windows()
+
+    assert Offer.objects.get(driver=other).status == "withdrawn"
+    assert Notification.objects.filter(user=other.user, template="offer_withdrawn", channel="in_app").exists()
