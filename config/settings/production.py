@@ -18,6 +18,12 @@ if env("CACHE_URL").split(":", 1)[0] in ("locmemcache", "dummycache"):
     raise ImproperlyConfigured("Set CACHE_URL to a cache every web process shares, e.g. redis://host:6379/1.")
 
 DEBUG = env.bool("DEBUG", default=False)
+
+# Keep database connections between requests (opening one costs more than most requests), checked
+# before reuse so a restarted PostgreSQL costs one failed check, not a failed request. Behind PgBouncer
+# in transaction mode set DATABASE_CONN_MAX_AGE=0 and let the pool keep them.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 DEMO_DATA_ALLOWED = False
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
