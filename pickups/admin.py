@@ -4,6 +4,31 @@ from django.http import HttpResponse
 
 from .custody import chains_verify, intact_text, windows_custody_zip
 from .models import Order, OrderEvent, OrderImport, Package, PickupWindow, WindowEvent
+from .templatetags.operations import local_time
+from .work_queues import ORDER_QUEUES, WINDOW_QUEUES
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """The work queues of the admin index (pickups.work_queues), as a filter of this list."""
+
+    title = "work queue"
+    parameter_name = "queue"
+    queues: dict = {}
+
+    def lookups(self, request, model_admin):
+        return [(key, key.replace("_", " ")) for key in self.queues]
+
+    def queryset(self, request, queryset):
+        rows = self.queues.get(self.value())
+        return queryset.filter(pk__in=rows().values("pk")) if rows else queryset
+
+
+class OrderQueueFilter(QueueFilter):
+    queues = ORDER_QUEUES
+
+
+class WindowQueueFilter(QueueFilter):
+    queues = WINDOW_QUEUES
 
 
 class PackageInline(admin.TabularInline):
@@ -31,8 +56,8 @@ class OrderEventInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "tracking_code", "merchant", "store", "status", "service_level", "created_at"]
-    list_filter = ["status", "return_overdue", "service_level", "store__site", "created_at"]
+    list_display = ["external_id", "merchant", "store", "status", "attempt", "why_waiting", "created"]
+    list_filter = [OrderQueueFilter, "status", "return_overdue", "service_level", "store__site", "created_at"]
     search_fields = ["external_id", "tracking_code", "customer_name", "merchant__display_name"]
     list_select_related = ["merchant", "store__site"]
     # Orders change only through the services (portal, API, workers), which check the rules and
@@ -40,6 +65,14 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Order._meta.fields if field.name != "notes"]
     inlines = [PackageInline, OrderEventInline]
     actions = ["verify_ledger"]
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, order):
+        return local_time(order.created_at, order.store.site.timezone)
+
+    @admin.display(description="why it waits")
+    def why_waiting(self, order):
+        return order.not_scheduled_reason or "–"
 
     @admin.action(description="Verify the custody ledger", permissions=["view"])
     def verify_ledger(self, request, queryset):
@@ -95,20 +128,10 @@ BOOKED_READONLY = ["site", "local_date", "starts_at", "ends_at"]
 @admin.register(PickupWindow)
 class PickupWindowAdmin(admin.ModelAdmin):
     form = PickupWindowForm
-    list_display = [
-        "site",
-        "local_date",
-        "starts_at",
-        "ends_at",
-        "status",
-        "booked_packages",
-        "capacity_packages",
-        "driver",
-        "at_risk",
-    ]
-    list_filter = ["status", "at_risk", "site", "local_date"]
-    search_fields = ["site__name", "driver__user__first_name", "driver__user__last_name"]
-    list_select_related = ["site", "driver__user"]
+    list_display = ["site", "starts", "ends", "status", "booked", "driver_name", "at_risk"]
+    list_filter = [WindowQueueFilter, "status", "at_risk", "site", "local_date"]
+    search_fields = ["site__name", "driver_name"]
+    list_select_related = ["site"]
     date_hierarchy = "local_date"
     fields = [
         "site",
@@ -142,6 +165,18 @@ class PickupWindowAdmin(admin.ModelAdmin):
     ]
     inlines = [WindowEventInline]
     actions = ["download_custody_records"]
+
+    @admin.display(description="starts (local)", ordering="starts_at")
+    def starts(self, window):
+        return local_time(window.starts_at, window.site.timezone)
+
+    @admin.display(description="ends", ordering="ends_at")
+    def ends(self, window):
+        return local_time(window.ends_at, window.site.timezone, "g:i A T")
+
+    @admin.display(description="booked / capacity")
+    def booked(self, window):
+        return f"{window.booked_packages} / {window.capacity_packages}"
 
     def get_readonly_fields(self, request, obj=None):
         """A read-only field is left out of the form, so the form neither shows nor requires it."""
