@@ -42,8 +42,7 @@ from psycopg import connect, sql
 
 from common.distance import miles_between
 from merchants.models import Merchant, OpeningHours, Site, Store
-from pickups.models import Order, Package, PickupWindow
-from pickups.services import CODE_ALPHABET
+from pickups.models import CODE_ALPHABET, Order, Package, PickupWindow
 from pickups.windows import Assignment, orders_assign, windows_plan
 
 # Monday 2027-01-04, 08:00 in Chandler (UTC-7 all year: Arizona has no DST), as in the tests.

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from embed import views as embed_views
 from merchants import views as merchant_views
 
 from . import views
@@ -26,9 +27,14 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("healthz", views.healthz, name="healthz"),
+    # The delivery promise for shops' own pages: the script (any site may load it) and its demo (development only).
+    path("embed/promise.js", embed_views.promise_js, name="embed_promise_js"),
+    path("embed/demo/", embed_views.promise_demo, name="embed_promise_demo"),
     path("", views.home, name="home"),
     path("driver/", include("deliveries.urls")),
     path("", include("merchants.urls")),
     path("", include("pickups.urls")),
     path("", include("webhooks.urls")),
 ]
+
+handler404 = "common.api.not_found"  # JSON under /api/, like every other API error

@@ -9,9 +9,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import CharField, Exists, OuterRef
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from common.actors import Actor
+from common.tasks import enqueue_on_commit
 from pickups.customer_messages import customers_tell
 from pickups.ledger import orders_note
 from pickups.models import Order, OrderEvent, PickupWindow
@@ -77,6 +80,12 @@ def _where_driver_is(driver: Driver, orders: list[Order], now: datetime) -> tupl
     return (site.latitude, site.longitude), site.name
 
 
+def run_announce_soon(window: PickupWindow) -> None:
+    """The visit just ended: announce its parcels from a worker (and the sweep, if that task is lost)."""
+    if window.status == PickupWindow.Status.COMPLETED:
+        enqueue_on_commit("deliveries.tasks.announce_run", window_id=window.pk)
+
+
 @transaction.atomic
 def run_announce(*, window_id: int, now: datetime) -> list[Order]:
     """The parcels collected in the window are out for delivery: a ledger note with the arrival window
@@ -126,7 +135,9 @@ def _ceil(moment: datetime) -> datetime:
 def windows_unannounced(*, now: datetime) -> list[int]:
     """Windows finished in the last hours whose collected parcels were never announced (the task sent
     when the visit ended was lost): the sweep announces them."""
-    announced = OrderEvent.objects.filter(type="order.out_for_delivery", details__window=OuterRef("pickup_window_id"))
+    announced = OrderEvent.objects.annotate(window=KT("details__window")).filter(
+        type="order.out_for_delivery", window=Cast(OuterRef("pickup_window_id"), CharField())
+    )
     return list(
         Order.objects.filter(
             status=Order.Status.PICKED_UP,

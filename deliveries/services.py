@@ -19,9 +19,20 @@ from common.tasks import enqueue_on_commit
 from notifications.models import Notification
 from notifications.services import notify, notify_each
 from pickups.models import PickupWindow
-from pickups.visits import DriverCard, window_accept, window_next_wave_now, window_offers_sent, window_release
+from pickups.visits import (
+    CollectResult,
+    DepartResult,
+    DriverCard,
+    window_accept,
+    window_collect,
+    window_depart,
+    window_next_wave_now,
+    window_offers_sent,
+    window_release,
+)
 
 from .models import Driver, Offer
+from .runs import run_announce_soon
 
 BUSY = [PickupWindow.Status.ACCEPTED, PickupWindow.Status.IN_PROGRESS]
 OFFERABLE = [PickupWindow.Status.OPEN, PickupWindow.Status.OFFERED]
@@ -171,7 +182,10 @@ def offers_withdraw_taken(*, window_id: int, now: datetime | None = None) -> int
     drivers told (one INSERT per channel, one task for all). Safe to run again; returns how many."""
     now = now or timezone.now()
     open_offers = Offer.objects.filter(window_id=window_id, status=Offer.Status.OPEN, window__driver__isnull=False)
-    others = list(open_offers.select_related("driver__user", "window__site"))
+    # Locked, and those another run holds skipped, so the task and the sweep never tell a driver twice.
+    others = list(
+        open_offers.select_for_update(skip_locked=True, of=("self",)).select_related("driver__user", "window__site")
+    )
     offers_move(Offer.objects.filter(pk__in=[other.pk for other in others]), to=Offer.Status.WITHDRAWN, at=now)
     if others:
         recipients = [(other.driver.user.username, other.driver.user) for other in others]
@@ -225,3 +239,17 @@ def offers_expire(*, now: datetime) -> int:
 def _next_wave_now_if_unanswered(window_id: int, now: datetime) -> None:
     if not Offer.objects.filter(window_id=window_id, status=Offer.Status.OPEN).exists():
         window_next_wave_now(window_id=window_id, now=now)
+
+
+def visit_collect(**collect) -> CollectResult:
+    """Scan at a counter (pickups.visits.window_collect); when it finishes the visit, the run starts."""
+    result = window_collect(**collect)
+    run_announce_soon(result.window)
+    return result
+
+
+def visit_depart(**depart) -> DepartResult:
+    """Leave the site (pickups.visits.window_depart): what was collected is out for delivery."""
+    result = window_depart(**depart)
+    run_announce_soon(result.window)
+    return result

@@ -94,7 +94,7 @@ def window_pickup(request, pk):
         return redirect("driver_window", pk=window.pk)
     data = form.cleaned_data
     try:
-        result = visits.window_collect(
+        result = services.visit_collect(
             window_id=window.pk,
             driver_id=request.driver.pk,
             store_id=data["store"],
@@ -122,7 +122,7 @@ def window_pickup(request, pk):
 def window_depart(request, pk):
     window = selectors.window_for_driver(driver=request.driver, pk=pk)
     try:
-        result = visits.window_depart(
+        result = services.visit_depart(
             window_id=window.pk, driver_id=request.driver.pk, actor=Actor.of_driver(request.user), now=timezone.now()
         )
     except REFUSED as error:

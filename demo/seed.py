@@ -6,8 +6,10 @@ Everything is looked up by a natural key before it is created, so seeding twice 
 
 from datetime import date, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
@@ -18,8 +20,8 @@ from django.utils.text import slugify
 from common.actors import SYSTEM
 from deliveries.models import Driver
 from deliveries.services import offer_accept, window_offer_wave
-from merchants.models import Closure, Membership, Merchant, OpeningHours, Site, Store
-from merchants.services import api_key_create, api_key_exists
+from merchants.models import ApiKey, Closure, Membership, Merchant, OpeningHours, Site, Store
+from merchants.services import api_key_create, api_key_exists, api_key_for_raw
 from pickups.intake import OrderDraft, PackageDraft
 from pickups.ledger import order_move, orders_save, orders_transition
 from pickups.models import Order, Package, PickupWindow
@@ -312,6 +314,7 @@ def _login(merchant, username):
         "username": username,
         "password": DEMO_PASSWORD,
         "api_key": _api_key(merchant),
+        "publishable_key": _publishable_key(merchant),
     }
 
 
@@ -321,6 +324,50 @@ def _api_key(merchant) -> str:
     if not api_key_exists(raw):
         api_key_create(merchant=merchant, name="Demo key", created_by=None, raw=raw)
     return raw
+
+
+# The checkout widget's demo page (/embed/demo/, development only) shows this shop's publishable key at work,
+# from the portal's own pages: its usual addresses under `make run`, and PORTAL_URL's.
+WIDGET_DEMO_MERCHANT = "Desert Bloom Boutique"
+WIDGET_DEMO_STORE = "Desert Bloom Chandler"
+PUBLISHABLE_KEY_ORIGINS = ["http://localhost:8000", "http://127.0.0.1:8000"]
+
+
+def _publishable_raw(merchant) -> str:
+    return f"mpk_pub_demo_{slugify(merchant.display_name)}"
+
+
+def _publishable_key(merchant) -> str:
+    """A known publishable key per demo merchant, for the widget on the portal's own pages."""
+    raw = _publishable_raw(merchant)
+    if not api_key_exists(raw):
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(settings.PORTAL_URL))
+        api_key_create(
+            merchant=merchant,
+            name="Demo checkout widget",
+            created_by=None,
+            kind=ApiKey.Kind.PUBLISHABLE,
+            allowed_origins=[*PUBLISHABLE_KEY_ORIGINS, origin],
+            raw=raw,
+        )
+    return raw
+
+
+def widget_demo() -> dict | None:
+    """What the widget's demo page shows: the demo store and its merchant's publishable key (the full key,
+    known because demo keys are), or None until `seed_demo` has run."""
+    store = (
+        Store.objects.filter(merchant__display_name=WIDGET_DEMO_MERCHANT, name=WIDGET_DEMO_STORE)
+        .select_related("merchant", "site")
+        .first()
+    )
+    if store is None:
+        return None
+    raw = _publishable_raw(store.merchant)
+    api_key = api_key_for_raw(raw)
+    if api_key is None or not api_key.is_active:
+        return None
+    return {"store": store, "key": raw, "api_key": api_key}
 
 
 def _user(username, email, full_name, password, staff=False):

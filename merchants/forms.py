@@ -11,9 +11,9 @@ from common.geocoding import GeocodingError, GeoPoint, geocode, validate_zip_cod
 from common.timezones import US_TIMEZONES
 from notifications.services import notification_email
 
-from .models import Closure, OpeningHours, Store
+from .models import ApiKey, Closure, OpeningHours, Store
 from .selectors import malls
-from .services import StandaloneAddress, password_reset_limit_hit
+from .services import StandaloneAddress, api_key_origins_clean, password_reset_limit_hit
 
 
 class PasswordPairForm(forms.Form):
@@ -235,4 +235,45 @@ class OutboxPasswordResetForm(PasswordResetForm):
 
 
 class ApiKeyForm(forms.Form):
+    """A new key: secret (servers, the whole API) or publishable (web pages: quotes only, from listed origins)."""
+
     name = forms.CharField(max_length=100, help_text="What will use the key, e.g. “Website checkout”.")
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=[
+            (ApiKey.Kind.SECRET, "Secret key: for your servers, the whole API; never put it in a web page"),
+            (ApiKey.Kind.PUBLISHABLE, "Publishable key: for your web pages, delivery quotes only (checkout widget)"),
+        ],
+        widget=forms.RadioSelect,
+        initial=ApiKey.Kind.SECRET,
+        required=False,
+    )
+    allowed_origins = forms.CharField(
+        label="Web addresses allowed to use it",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://shop.example"}),
+        required=False,
+        help_text="Publishable keys only: the sites whose pages show the delivery promise, one per line, as "
+        "scheme://host[:port] without a path, e.g. https://shop.example or https://www.shop.example.",
+    )
+
+    def clean_kind(self):
+        return self.cleaned_data["kind"] or ApiKey.Kind.SECRET
+
+    def clean_allowed_origins(self) -> list[str]:
+        lines = self.cleaned_data["allowed_origins"].replace(",", "\n").split()
+        try:
+            return api_key_origins_clean(lines)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["allowed_origins"]) from None
+
+    def clean(self):
+        data = super().clean()
+        origins = data.get("allowed_origins")
+        if data.get("kind") == ApiKey.Kind.PUBLISHABLE and origins == []:
+            self.add_error("allowed_origins", "List the web address of at least one page that will show the promise.")
+        elif data.get("kind") == ApiKey.Kind.SECRET and origins:
+            self.add_error(
+                "allowed_origins",
+                "Only publishable keys list web addresses: choose “Publishable key”, or leave this empty.",
+            )
+        return data

@@ -239,11 +239,26 @@ class Closure(models.Model):
         return f"{self.store} closed {self.date}"
 
 
+class ApiKeyKind(models.TextChoices):
+    SECRET = "secret", "Secret"
+    PUBLISHABLE = "publishable", "Publishable"
+
+
 class ApiKey(TimeStampedModel):
-    """A merchant's key for the REST API. Shown once at creation; only its SHA-256 hash is kept."""
+    """A merchant's key for the REST API. Shown once at creation; only its SHA-256 hash is kept.
+
+    A secret key (`mpk_…`) is for the merchant's servers and does everything the API offers. A
+    publishable key (`mpk_pub_…`) sits in the merchant's web pages for anyone to read, so it can do
+    one thing: ask for delivery quotes, from the web origins it lists (merchants.api.authentication).
+    """
+
+    Kind = ApiKeyKind
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SECRET)
     name = models.CharField(max_length=100, help_text="What uses it, e.g. “Website checkout”.")
+    # Publishable keys only: origins as browsers send them (scheme://host[:port], lower case, no default port).
+    allowed_origins = models.JSONField("web addresses allowed to use it", default=list, blank=True)
     prefix = models.CharField(max_length=12, help_text="The key's first characters, to recognise it.")
     key_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -253,6 +268,7 @@ class ApiKey(TimeStampedModel):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
+        constraints = [models.CheckConstraint(condition=Q(kind__in=ApiKeyKind.values), name="api_key_kind_valid")]
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
@@ -260,6 +276,14 @@ class ApiKey(TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def is_publishable(self) -> bool:
+        return self.kind == self.Kind.PUBLISHABLE
+
+    def allows_origin(self, origin: str) -> bool:
+        """May a web page at `origin` (a request's Origin header) use this publishable key?"""
+        return bool(origin) and origin in self.allowed_origins
 
 
 class IdempotencyKey(models.Model):

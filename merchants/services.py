@@ -1,9 +1,12 @@
 """Every write to merchants, their teams, sites and stores. Views and admin actions call these."""
 
 import hashlib
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -307,19 +310,53 @@ def _standalone_site(*, store: Store, address: StandaloneAddress) -> Site:
 
 
 API_KEY_PREFIX = "mpk_"
+PUBLISHABLE_KEY_PREFIX = "mpk_pub_"
+MAX_ALLOWED_ORIGINS = 20
 
 
 @transaction.atomic
-def api_key_create(*, merchant: Merchant, name: str, created_by, raw: str = "") -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    merchant: Merchant,
+    name: str,
+    created_by,
+    kind: str = ApiKey.Kind.SECRET,
+    allowed_origins: Iterable[str] = (),
+    raw: str = "",
+) -> tuple[ApiKey, str]:
     """A new API key; the full key is returned once, to show the owner, and never stored.
 
-    `raw` lets demo data use a known key; real keys are always random.
+    A publishable key (`mpk_pub_…`) lists the web origins whose pages may use it, at least one;
+    a secret key lists none. `raw` lets demo data use a known key; real keys are always random.
     """
+    if kind not in ApiKey.Kind.values:
+        raise ValueError(f"Unknown kind of API key: {kind}")
     standing.merchant_check(merchant, standing.API_KEY_CREATE)
-    raw = raw or API_KEY_PREFIX + secrets.token_urlsafe(32)
+    publishable = kind == ApiKey.Kind.PUBLISHABLE
+    origins = api_key_origins_clean(allowed_origins)
+    if publishable and not origins:
+        raise ValidationError(
+            {"allowed_origins": "List the web address of at least one page that will show the delivery promise."}
+        )
+    if not publishable and origins:
+        raise ValidationError(
+            {"allowed_origins": "Only publishable keys list web addresses: a secret key must never be in a web page."}
+        )
+    prefix = PUBLISHABLE_KEY_PREFIX if publishable else API_KEY_PREFIX
+    raw = raw or prefix + secrets.token_urlsafe(32)
+    if not raw.startswith(prefix):
+        raise ValueError(f"A {kind} key starts with {prefix}.")
     api_key = ApiKey.objects.create(
-        merchant=merchant, name=name, prefix=raw[:12], key_hash=_token_hash(raw), created_by=created_by
+        merchant=merchant,
+        kind=kind,
+        name=name,
+        allowed_origins=origins,
+        prefix=raw[:12],
+        key_hash=_token_hash(raw),
+        created_by=created_by,
     )
+    if publishable:
+        transaction.on_commit(_publishable_origins_forget)
     return api_key, raw
 
 
@@ -328,11 +365,18 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])
+        if api_key.is_publishable:
+            transaction.on_commit(_publishable_origins_forget)
     return api_key
 
 
 def api_key_exists(raw: str) -> bool:
     return ApiKey.objects.filter(key_hash=_token_hash(raw)).exists()
+
+
+def api_key_for_raw(raw: str) -> ApiKey | None:
+    """The key (active or revoked) behind a full key someone already holds, e.g. a demo key; None if unknown."""
+    return ApiKey.objects.select_related("merchant").filter(key_hash=_token_hash(raw)).first()
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
@@ -350,6 +394,85 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
         if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     return api_key
+
+
+def api_key_origins_clean(values: Iterable[str]) -> list[str]:
+    """Web origins typed by an owner, as browsers send them in the Origin header: `scheme://host[:port]`,
+    lower case, the host in ASCII (punycode), no default port, no path. Raises ValidationError naming each
+    bad one. Duplicates and blank lines are dropped."""
+    origins, problems = [], []
+    for value in values:
+        if not value.strip():
+            continue
+        try:
+            origin = _origin_clean(value.strip())
+        except ValidationError as error:
+            problems += error.messages
+            continue
+        if origin not in origins:
+            origins.append(origin)
+    if len(origins) > MAX_ALLOWED_ORIGINS:
+        problems.append(f"A key lists at most {MAX_ALLOWED_ORIGINS} web addresses; make another key for the rest.")
+    if problems:
+        raise ValidationError({"allowed_origins": problems})
+    return origins
+
+
+ORIGIN_EXAMPLE = "e.g. https://shop.example or http://localhost:8000"
+
+
+def _origin_clean(text: str) -> str:
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValidationError(f"“{text}” is not a web address ({ORIGIN_EXAMPLE}).") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"“{text}”: start with https:// or http:// and a host name ({ORIGIN_EXAMPLE}).")
+    if parts.username is not None or parts.query or parts.fragment or parts.path not in ("", "/"):
+        raise ValidationError(
+            f"“{text}”: give only the scheme, host and port, without a path ({ORIGIN_EXAMPLE}): "
+            "every page of that site may then show the promise."
+        )
+    host = parts.hostname
+    if "*" in host:
+        raise ValidationError(f"“{text}”: wildcards are not allowed; list each web address.")
+    if ":" not in host:  # not an IPv6 address: a name as browsers send it (punycode), or IPv4
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValidationError(f"“{text}” has an invalid host name.") from None
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", host) or ".." in host:
+            raise ValidationError(f"“{text}” has an invalid host name.")
+    else:
+        host = f"[{host}]"
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None and port != default_port else "")
+
+
+# Every request to the quote endpoint asks whether its Origin is listed (the CORS check, embed.cors), so
+# the origins of all active publishable keys are kept in the shared cache as one set: forgotten when a
+# publishable key is created or revoked (after commit), and after PUBLISHABLE_ORIGINS_SECONDS in any case.
+PUBLISHABLE_ORIGINS_CACHE_KEY = "api-keys:publishable-origins"
+PUBLISHABLE_ORIGINS_SECONDS = 300
+
+
+def api_key_origin_listed(origin: str) -> bool:
+    """Does an active publishable key list this web origin? One query per cache period, not per request."""
+    if not origin:
+        return False
+    origins = cache.get(PUBLISHABLE_ORIGINS_CACHE_KEY)
+    if origins is None:
+        listed = ApiKey.objects.filter(kind=ApiKey.Kind.PUBLISHABLE, revoked_at__isnull=True).values_list(
+            "allowed_origins", flat=True
+        )
+        origins = frozenset(value for values in listed for value in values)
+        cache.set(PUBLISHABLE_ORIGINS_CACHE_KEY, origins, timeout=PUBLISHABLE_ORIGINS_SECONDS)
+    return origin in origins
+
+
+def _publishable_origins_forget() -> None:
+    cache.delete(PUBLISHABLE_ORIGINS_CACHE_KEY)
 
 
 # Emails anyone can make us send (invitations, signup confirmations, password resets) are limited

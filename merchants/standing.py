@@ -33,6 +33,7 @@ API_KEY_USE = "api_key_use"  # any request made with an API key
 INVITE = "invite"
 TEAM_JOIN = "team_join"  # accept an invitation
 ACCESS_REMOVE = "access_remove"  # revoke an API key, remove a team member: taking access away
+WEBHOOKS = "webhooks"  # add, change, test or resend webhooks: the portal posts to the merchant's URLs
 
 EVERY = frozenset({PENDING, APPROVED, SUSPENDED})
 
@@ -50,6 +51,7 @@ STANDING_RULES: dict[str, tuple[str, frozenset[str]]] = {
     INVITE: ("invite team members", frozenset({APPROVED})),
     TEAM_JOIN: ("join its team", frozenset({APPROVED})),
     ACCESS_REMOVE: ("revoke API keys or remove team members", EVERY),
+    WEBHOOKS: ("set up or send webhooks", frozenset({APPROVED})),
 }
 
 
@@ -58,10 +60,6 @@ def merchant_standing(merchant: Merchant) -> str:
     if merchant.email_confirmed_at is None:
         return UNCONFIRMED
     return merchant.status
-
-
-def merchant_may(merchant: Merchant, action: str) -> bool:
-    return merchant_standing(merchant) in STANDING_RULES[action][1]
 
 
 def merchant_refusal(merchant: Merchant, action: str) -> str:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -225,24 +226,36 @@ def invitation_accept(request, token):
 
 @owner_required
 def api_keys(request):
-    """Owners create and revoke API keys; a new key is shown once, on this response only."""
+    """Owners create and revoke API keys, secret and publishable; a new key is shown once, on this response
+    only (a publishable one with the snippet that puts the delivery promise in a web page)."""
     form = ApiKeyForm(request.POST or None)
-    new_key = None
+    new_key = created = None
     status = 200
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            _, new_key = services.api_key_create(
-                merchant=request.merchant, name=form.cleaned_data["name"], created_by=request.user
+            created, new_key = services.api_key_create(
+                merchant=request.merchant,
+                name=data["name"],
+                created_by=request.user,
+                kind=data["kind"],
+                allowed_origins=data["allowed_origins"],
             )
+        except ValidationError as error:
+            form.add_error(None, error)
         except NotAllowedError as error:
             form.add_error(None, str(error))
             status = 403
         else:
             form = ApiKeyForm()
+    publishable = created is not None and created.is_publishable
     context = {
         "form": form,
         "keys": selectors.api_keys_for_merchant(request.merchant),
         "new_key": new_key,
+        "new_key_publishable": publishable,
+        "stores": selectors.stores_for_merchant(request.merchant).filter(is_active=True) if publishable else [],
+        "portal_url": settings.PORTAL_URL,
         "refusal": standing.merchant_refusal(request.merchant, standing.API_KEY_CREATE),
     }
     return render(request, "merchants/api_keys.html", context, status=status)

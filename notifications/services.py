@@ -1,5 +1,6 @@
 import logging
 import random
+import re
 import time
 import urllib.error
 from collections.abc import Iterable
@@ -66,13 +67,26 @@ class CustomerMessage:
     context: dict
 
 
+def contact_key(address: str) -> str:
+    """One spelling per phone number or email address, so an opt-out holds however a shop typed it:
+    emails in lower case, US phone numbers as +1 and ten digits."""
+    address = address.strip()
+    if "@" in address:
+        return address.lower()
+    digits = re.sub(r"[^0-9]", "", address)
+    if len(digits) == 10:
+        return f"+1{digits}"
+    return f"+{digits}" if address.startswith("+") or (len(digits) == 11 and digits[0] == "1") else digits
+
+
 def notify_customers(messages: Iterable[CustomerMessage]) -> list[Notification]:
     """Parcel updates to shops' customers, in one INSERT: none to an address that opted out."""
     messages = list(messages)
-    opted_out = set(OptOut.objects.filter(address__in={m.address for m in messages}).values_list("address", flat=True))
+    keys = {contact_key(message.address) for message in messages}
+    opted_out = set(OptOut.objects.filter(address__in=keys).values_list("address", flat=True))
     rows = []
     for message in messages:
-        if message.address in opted_out:
+        if contact_key(message.address) in opted_out:
             continue
         subject, body = _render(message.channel, message.template, message.context)
         rows.append(
@@ -91,11 +105,11 @@ def notify_customers(messages: Iterable[CustomerMessage]) -> list[Notification]:
 def opt_out(*, addresses: Iterable[str]) -> None:
     """The customer wants no more parcel updates: at these addresses, none is sent from now on,
     including those already waiting in the outbox."""
-    addresses = {address for address in addresses if address}
-    OptOut.objects.bulk_create([OptOut(address=address) for address in addresses], ignore_conflicts=True)
-    Notification.objects.filter(to_customer=True, recipient__in=addresses, status=Notification.Status.PENDING).update(
-        status=Notification.Status.SKIPPED
-    )
+    keys = {contact_key(address) for address in addresses if address and address.strip()}
+    OptOut.objects.bulk_create([OptOut(address=key) for key in keys], ignore_conflicts=True)
+    waiting = Notification.objects.filter(to_customer=True, status=Notification.Status.PENDING)
+    skipped = [n.pk for n in waiting.only("pk", "recipient") if contact_key(n.recipient) in keys]
+    Notification.objects.filter(pk__in=skipped).update(status=Notification.Status.SKIPPED)
 
 
 def _render(channel: str, template: str, context: dict) -> tuple[str, str]:
@@ -136,7 +150,7 @@ def notification_deliver(*, notification_id: int) -> Notification | None:
     notification = _claim(notification_id)
     if notification is None:
         return None
-    if notification.to_customer and OptOut.objects.filter(address=notification.recipient).exists():
+    if notification.to_customer and OptOut.objects.filter(address=contact_key(notification.recipient)).exists():
         _finish(notification, status=Notification.Status.SKIPPED)
         return notification
     started = timezone.now()

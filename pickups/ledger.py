@@ -6,7 +6,7 @@ written by `events_append`, which seals it into its order's custody chain (`cust
 (`services`), window planning (`windows`) and visits (`visits`) all call down into this module.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.conf import settings
@@ -48,6 +48,7 @@ SCANNED = {Status.SCHEDULED, Status.RETURNED}
 MOVE_WRITES = {
     Status.READY: ("ready_at", "pickup_window_id", "attempt"),
     Status.SCHEDULED: ("pickup_window_id", "not_scheduled_reason", "promised_date"),
+    Status.RETURNED: ("return_overdue",),
     Status.CANCELLED: ("cancelled_at", "cancel_reason", "pickup_window_id"),
 }
 
@@ -73,8 +74,10 @@ def orders_transition(
     event_type: str = "",
     details: dict | None = None,
     location: tuple | None = None,
+    guard: Callable[[Order], str] | None = None,
 ) -> tuple[list[Order], list[tuple[Order, str]]]:
-    """Move many orders at once; returns (moved, [(refused order, why)]).
+    """Move many orders at once; returns (moved, [(refused order, why)]). `guard`, given a locked
+    order, names why this caller may not move it (a use case narrower than the table), or "".
 
     The rows are locked in id order (so two bulk moves cannot deadlock) and the status re-read
     under the lock before each move is checked; every move appends a ledger event. Cancelled
@@ -85,6 +88,10 @@ def orders_transition(
     now = timezone.now()
     moved, refused, events = [], [], []
     for order in locked:
+        refusal = guard(order) if guard else ""
+        if refusal:
+            refused.append((order, refusal))
+            continue
         try:
             events.append(
                 order_move(order, to=to, actor=actor, at=now, event_type=event_type, details=details, location=location)
@@ -134,6 +141,8 @@ def order_move(
     elif to == Status.CANCELLED:
         order.cancelled_at, order.cancel_reason = at, (details or {}).get("reason", "")
         order.pickup_window = None
+    elif to == Status.RETURNED:
+        order.return_overdue = False  # back at the store: no longer an exception; a later attempt starts afresh
     return event
 
 

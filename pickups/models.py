@@ -8,6 +8,9 @@ from django.db.models import F, Q
 from common.models import AppendOnlyModel, TimeStampedModel
 
 MAX_PACKAGES = 20
+# Unambiguous characters only (no 0/O, 1/I/L), so codes read aloud or typed from a label survive.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TRACKING_CODE_LENGTH = 12
 MAX_PACKAGE_WEIGHT_LB = 50
 MAX_PACKAGE_SIDE_IN = 48
 

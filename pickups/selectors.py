@@ -6,6 +6,7 @@ from functools import reduce
 from operator import or_
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from common.timezones import local_today
 from merchants.models import Merchant, Site, Store
 from notifications.models import Notification
 
-from .models import Order, OrderEvent, OrderImport, PickupWindow
+from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderEvent, OrderImport, PickupWindow
 
 
 def orders_with_details() -> QuerySet[Order]:
@@ -52,12 +53,16 @@ def orders_search(orders: QuerySet[Order], text: str) -> QuerySet[Order]:
 
 
 def order_for_tracking(tracking_code: str) -> Order:
-    """Anyone's order by its tracking code (public tracking), with its events."""
+    """Anyone's order by its tracking code (public tracking), with its events; anything that cannot be a
+    code (wrong length or characters, a NUL byte PostgreSQL refuses) is simply not found."""
+    code = tracking_code.strip().upper()
+    if len(code) != TRACKING_CODE_LENGTH or not set(code) <= set(CODE_ALPHABET):
+        raise Http404("No parcel has this tracking code.")
     return get_object_or_404(
         Order.objects.select_related("store").prefetch_related(
             Prefetch("events", OrderEvent.objects.order_by("occurred_at", "id"))
         ),
-        tracking_code=tracking_code.upper(),
+        tracking_code=code,
     )
 
 

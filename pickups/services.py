@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.actors import SYSTEM, Actor
-from common.errors import NotAllowedError
+from common.errors import NotAllowedError, TransitionError
 from common.tasks import enqueue_on_commit
 from merchants import standing
 from merchants.models import Merchant
@@ -19,14 +19,11 @@ from merchants.models import Merchant
 from .csv_orders import check_rows, decode_upload
 from .intake import OrderDraft, check_drafts
 from .ledger import events_append, order_event, order_move, order_transition, orders_save, orders_transition
-from .models import Order, OrderImport, Package
+from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderImport, Package, PickupWindow
 from .window_states import windows_release_capacity
 
 Status = Order.Status
 logger = logging.getLogger(__name__)
-
-# Unambiguous characters only (no 0/O, 1/I/L), so codes read aloud or typed from a label survive.
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
 class DraftErrors(ValidationError):
@@ -39,7 +36,7 @@ class DraftErrors(ValidationError):
 
 def new_tracking_code() -> str:
     """12 random characters (about 59 bits): not guessable, short enough to type."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(TRACKING_CODE_LENGTH))
 
 
 def order_create(*, merchant: Merchant, draft: OrderDraft, actor: Actor) -> Order:
@@ -111,15 +108,33 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
 
 def order_mark_ready(*, order: Order, actor: Actor) -> Order:
     """Ask for a pickup; approved merchants only (a suspended one's orders would wait anyway)."""
-    standing.merchants_check([order.merchant_id], standing.READY)
-    return order_transition(order=order, to=Status.READY, actor=actor)
+    moved, refused = orders_mark_ready(orders=[order], actor=actor)
+    if refused:
+        raise TransitionError(refused[0][1])
+    return moved[0]
 
 
 def orders_mark_ready(*, orders: list[Order], actor: Actor) -> tuple[list[Order], list[tuple[Order, str]]]:
-    """Flag many orders ready at once; returns (moved, [(refused order, why)])."""
+    """Flag many orders ready at once (new ones, or returned ones going out again); returns (moved,
+    [(refused order, why)]). The table also lets the program move a scheduled order back to ready
+    (a missed pickup); a merchant may not, as its parcels are already promised to a pickup."""
     orders = list(orders)
     standing.merchants_check({order.merchant_id for order in orders}, standing.READY)
-    return orders_transition(orders=orders, to=Status.READY, actor=actor)
+    return orders_transition(orders=orders, to=Status.READY, actor=actor, guard=_not_scheduled)
+
+
+def _not_scheduled(order: Order) -> str:
+    if order.status == Status.SCHEDULED:
+        return f"Order {order.external_id} is scheduled already: it goes with the pickup it is in."
+    return ""
+
+
+def _not_at_the_counter(order: Order) -> str:
+    """An order whose driver is at the store's counter now may not be cancelled: parcels of it may be
+    in the car. After the visit it is picked up, or ready again and then cancellable."""
+    if order.pickup_window_id and order.pickup_window.status == PickupWindow.Status.IN_PROGRESS:
+        return f"The driver is at the counter for order {order.external_id} right now: cancel it after the visit."
+    return ""
 
 
 def order_mark_collected(*, order: Order, actor: Actor) -> Order:
@@ -132,7 +147,12 @@ def order_cancel(*, order: Order, actor: Actor, reason: str) -> Order:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the order is cancelled."})
     standing.merchants_check([order.merchant_id], standing.CANCEL)
-    return order_transition(order=order, to=Status.CANCELLED, actor=actor, details={"reason": reason.strip()})
+    moved, refused = orders_transition(
+        orders=[order], to=Status.CANCELLED, actor=actor, details={"reason": reason.strip()}, guard=_not_at_the_counter
+    )
+    if refused:
+        raise TransitionError(refused[0][1])
+    return moved[0]
 
 
 @transaction.atomic
@@ -152,6 +172,7 @@ def orders_withdraw_for_suspension(*, merchant: Merchant, actor: Actor) -> list[
         waiting = list(
             Order.objects.select_for_update()
             .filter(merchant=merchant, status__in=[Status.READY, Status.SCHEDULED])
+            .exclude(pickup_window__status=PickupWindow.Status.IN_PROGRESS)  # the visit decides: collected or left
             .order_by("pk")
         )
         withdrawn = [order for order in waiting if order.status == Status.SCHEDULED]

@@ -277,9 +277,8 @@ def windows_depart_overdue(*, now: datetime) -> list[DepartResult]:
 
 
 def _visit_over(window: PickupWindow, *, actor: Actor, now: datetime, reason: str, details: dict | None = None) -> None:
-    """The window is done; what the driver collected is out for delivery (the run tells the customers)."""
+    """The window is done; what the driver collected is out for delivery (deliveries tells the customers)."""
     window_move(window, to=Status.COMPLETED, actor=actor, at=now, reason=reason, details=details)
-    enqueue_on_commit("deliveries.tasks.announce_run", window_id=window.pk)
 
 
 def _locked(window_id: int, driver_id: int | None = None, orders=None) -> tuple[PickupWindow, list[Order]]:

@@ -34,6 +34,10 @@ def check_url(url: str) -> None:
     """Refuse a URL that is not https (where required) or that resolves to a non-public address;
     the ValidationError names the `url` field in an owner's words."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValidationError({"url": "The port in this URL is not a port number (1 to 65535)."}) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValidationError({"url": "Enter a full URL such as https://shop.example/webhooks."})
     if settings.WEBHOOK_HTTPS_ONLY and parts.scheme != "https":
@@ -41,7 +45,7 @@ def check_url(url: str) -> None:
     if settings.WEBHOOK_ALLOW_PRIVATE_URLS:
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port or 443)}
     except (OSError, UnicodeError):
         raise ValidationError({"url": f"We can't find the host “{parts.hostname}”."}) from None
     private = sorted(address for address in addresses if not is_public(address))
@@ -50,10 +54,12 @@ def check_url(url: str) -> None:
 
 
 def is_public(address: str) -> bool:
+    """A globally routable unicast address: not private, shared (100.64/10), loopback, link-local,
+    reserved or multicast, also when an IPv4 address hides inside an IPv6 one (mapped, 6to4)."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-    )
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
+    return ip.is_global and not ip.is_multicast
 
 
 def signature_headers(*, event_id: str, at: datetime, body: str, secrets: list[str]) -> dict[str, str]:
@@ -66,16 +72,37 @@ def signature_headers(*, event_id: str, at: datetime, body: str, secrets: list[s
     }
 
 
+class _CheckedHTTPConnection(HTTPConnection):
+    """Refuses, right after the TCP connection and before a byte is sent, a peer that is not public."""
+
+    def connect(self):
+        HTTPConnection.connect(self)
+        _check_peer(self.sock, self.host)
+
+
+class _CheckedHTTPSConnection(HTTPSConnection):
+    """The same check, before the TLS handshake: the TCP connection first, then TLS as HTTPSConnection does."""
+
+    def connect(self):
+        HTTPConnection.connect(self)
+        _check_peer(self.sock, self.host)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
+
+
+def _check_peer(sock, host: str) -> None:
+    peer = sock.getpeername()[0]
+    if not settings.WEBHOOK_ALLOW_PRIVATE_URLS and not is_public(peer):
+        sock.close()
+        raise UnsafeAddressError(f"{host} resolved to the private address {peer}; not sent.")
+
+
 def post(url: str, *, body: str, headers: dict[str, str]) -> Answer:
     """POST `body` to `url` with a timeout; redirects are answers like any other (not followed)."""
     parts = urlsplit(url)
-    connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+    connection_class = _CheckedHTTPSConnection if parts.scheme == "https" else _CheckedHTTPConnection
     connection = connection_class(parts.hostname, parts.port, timeout=settings.WEBHOOK_TIMEOUT)
     try:
         connection.connect()
-        peer = connection.sock.getpeername()[0]
-        if not settings.WEBHOOK_ALLOW_PRIVATE_URLS and not is_public(peer):
-            raise UnsafeAddressError(f"{parts.hostname} resolved to the private address {peer}; not sent.")
         path = parts.path or "/"
         connection.request(
             "POST",

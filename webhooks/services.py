@@ -18,16 +18,19 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from common.errors import TransitionError
 from common.outbox import outbox_claim, outbox_due
 from common.tasks import enqueue_on_commit
 from merchants.models import Membership, Merchant
+from merchants.standing import WEBHOOKS, merchant_check
 from notifications.services import notification_email
 
 from .catalogue import EVENTS
 from .models import Delivery, DeliveryAttempt, Endpoint
-from .sending import UnsafeAddressError, check_url, post, signature_headers
+from .sending import check_url, post, signature_headers
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ def new_secret() -> str:
 
 
 def endpoint_create(*, merchant: Merchant, url: str, events: list[str], description: str = "") -> Endpoint:
+    merchant_check(merchant, WEBHOOKS)
     check_url(url)
     return Endpoint.objects.create(
         merchant=merchant, url=url, events=_known(events), description=description, secret=new_secret()
@@ -60,6 +64,7 @@ def endpoint_create(*, merchant: Merchant, url: str, events: list[str], descript
 
 def endpoint_update(*, endpoint: Endpoint, **changes) -> Endpoint:
     """Change the URL, events, description or is_active; switching it on again clears why it was off."""
+    merchant_check(endpoint.merchant, WEBHOOKS)
     if "url" in changes:
         check_url(changes["url"])
     if "events" in changes:
@@ -72,9 +77,17 @@ def endpoint_update(*, endpoint: Endpoint, **changes) -> Endpoint:
     return endpoint
 
 
+@transaction.atomic
 def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -> Endpoint:
-    """A new secret; the old one keeps signing beside it for ROTATION_OVERLAP, so receivers can switch."""
+    """A new secret; the old one keeps signing beside it for ROTATION_OVERLAP, so receivers can switch.
+    Not again during that time: a second rotation would drop the secret receivers may still use."""
     now = now or timezone.now()
+    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if endpoint.previous_secret_until and endpoint.previous_secret_until > now:
+        raise TransitionError(
+            "The secret was rotated less than 24 hours ago and the previous one still signs; "
+            f"rotate again after {endpoint.previous_secret_until:%Y-%m-%d %H:%M} UTC."
+        )
     endpoint.previous_secret, endpoint.previous_secret_until = endpoint.secret, now + ROTATION_OVERLAP
     endpoint.secret = new_secret()
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until", "updated_at"])
@@ -84,6 +97,7 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
 @transaction.atomic
 def endpoint_test(*, endpoint: Endpoint) -> Delivery:
     """A test event to this endpoint, whatever it subscribes to (even when switched off)."""
+    merchant_check(endpoint.merchant, WEBHOOKS)
     [delivery] = _write(
         [(endpoint, f"evt_test_{secrets.token_hex(8)}", TEST_EVENT, timezone.now(), {"message": "It works."})]
     )
@@ -137,7 +151,7 @@ def delivery_send(*, delivery_id: int) -> Delivery | None:
     answer, error = None, ""
     try:
         answer = post(endpoint.url, body=delivery.body, headers=headers)
-    except (OSError, UnsafeAddressError, ValueError) as failure:  # refused, timed out, unresolvable...
+    except Exception as failure:  # refused, timed out, unresolvable, not HTTP...: an attempt like any other
         error = f"{type(failure).__name__}: {failure}"[:500]
     succeeded = answer is not None and 200 <= answer.status < 300
     DeliveryAttempt.objects.create(
@@ -154,11 +168,14 @@ def delivery_send(*, delivery_id: int) -> Delivery | None:
 
 
 def delivery_resend(*, delivery: Delivery) -> Delivery:
-    """Post a delivery again now, with the same event id (receivers de-duplicate on it)."""
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), claimed_until=None
+    """Post a delivery again now, with the same event id (receivers de-duplicate on it); one a worker
+    is posting right now is left to it."""
+    merchant_check(delivery.endpoint.merchant, WEBHOOKS)
+    now = timezone.now()
+    Delivery.objects.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=delivery.pk).update(
+        status=Delivery.Status.PENDING, next_attempt_at=now, claimed_until=None
     )
-    enqueue_on_commit("webhooks.tasks.send_delivery", delivery_id=delivery.pk)
+    enqueue_on_commit("webhooks.tasks.send_deliveries", delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
     return delivery
 
@@ -224,8 +241,8 @@ def _write(rows) -> list[Delivery]:
         )
         for endpoint, event_id, type_, occurred_at, data in rows
     )
-    for delivery in deliveries:
-        enqueue_on_commit("webhooks.tasks.send_delivery", delivery_id=delivery.pk)
+    if deliveries:  # one broker message for the batch; each delivery is still claimed on its own
+        enqueue_on_commit("webhooks.tasks.send_deliveries", delivery_ids=[delivery.pk for delivery in deliveries])
     return deliveries
 
 

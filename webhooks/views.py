@@ -5,16 +5,21 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from common.errors import NotAllowedError, TransitionError
 from merchants.access import owner_required
 
 from . import selectors, services
 from .forms import EndpointForm
 
 PAGE_SIZE = 25
+# What a service refuses with, said to the owner as a message.
+REFUSED = (NotAllowedError, TransitionError, ValidationError)
 
 
+@never_cache  # it may hold a secret
 @owner_required
 def endpoint_list(request):
     """List and add endpoints; a new endpoint's secret is shown once, on this response only."""
@@ -27,6 +32,8 @@ def endpoint_list(request):
             )
         except ValidationError as error:
             form.add_error(None, error)
+        except NotAllowedError as error:
+            form.add_error(None, str(error))
         else:
             return _list(request, EndpointForm(), secret_for=endpoint)
     return _list(request, form)
@@ -39,7 +46,11 @@ def endpoint_switch(request, pk):
     cannot flip it the wrong way."""
     endpoint = selectors.endpoint_for_merchant(merchant=request.merchant, pk=pk)
     switch_on = request.POST.get("on") == "1"
-    services.endpoint_update(endpoint=endpoint, is_active=switch_on)
+    try:
+        services.endpoint_update(endpoint=endpoint, is_active=switch_on)
+    except REFUSED as error:
+        messages.error(request, _words(error))
+        return redirect("webhooks")
     if switch_on:
         messages.success(request, f"Events go to {endpoint.url} again.")
     else:
@@ -47,12 +58,18 @@ def endpoint_switch(request, pk):
     return redirect("webhooks")
 
 
+@never_cache
 @require_POST
 @owner_required
 def endpoint_rotate_secret(request, pk):
-    """A new secret, shown once on this response; the old one keeps signing for a while."""
+    """A new secret, shown once on this response; the old one keeps signing for a while (and until it
+    stops, rotating again is refused, so a reloaded page cannot rotate twice)."""
     endpoint = selectors.endpoint_for_merchant(merchant=request.merchant, pk=pk)
-    endpoint = services.endpoint_rotate_secret(endpoint=endpoint)
+    try:
+        endpoint = services.endpoint_rotate_secret(endpoint=endpoint)
+    except REFUSED as error:
+        messages.error(request, _words(error))
+        return redirect("webhooks")
     return _list(request, EndpointForm(), secret_for=endpoint)
 
 
@@ -60,8 +77,12 @@ def endpoint_rotate_secret(request, pk):
 @owner_required
 def endpoint_test(request, pk):
     endpoint = selectors.endpoint_for_merchant(merchant=request.merchant, pk=pk)
-    services.endpoint_test(endpoint=endpoint)
-    messages.success(request, "Test event on its way: it shows below within a few seconds (reload the page).")
+    try:
+        services.endpoint_test(endpoint=endpoint)
+    except REFUSED as error:
+        messages.error(request, _words(error))
+    else:
+        messages.success(request, "Test event on its way: it shows below within a few seconds (reload the page).")
     return redirect("webhook_detail", pk=endpoint.pk)
 
 
@@ -87,9 +108,17 @@ def endpoint_detail(request, pk):
 @owner_required
 def delivery_resend(request, pk):
     delivery = selectors.delivery_for_merchant(merchant=request.merchant, pk=pk)
-    services.delivery_resend(delivery=delivery)
-    messages.success(request, f"Sending “{delivery.type}” again now, with the same event id.")
+    try:
+        services.delivery_resend(delivery=delivery)
+    except REFUSED as error:
+        messages.error(request, _words(error))
+    else:
+        messages.success(request, f"Sending “{delivery.type}” again now, with the same event id.")
     return redirect("webhook_detail", pk=delivery.endpoint_id)
+
+
+def _words(error: Exception) -> str:
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
 def _list(request, form, secret_for=None):

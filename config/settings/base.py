@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "corsheaders",
     "rest_framework",
     "knox",
     "django_filters",
@@ -48,11 +49,14 @@ INSTALLED_APPS = [
     "webhooks",
     "pickups",
     "deliveries",
+    "embed",
     "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that answers on its own (WhiteNoise, CommonMiddleware), as django-cors-headers asks.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -118,6 +122,8 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 INVITATION_RATE_LIMIT = env("INVITATION_RATE_LIMIT", default="10/hour")
 SIGNUP_RATE_LIMIT = env("SIGNUP_RATE_LIMIT", default="5/hour")  # sign-ups and confirmation emails
 PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="5/hour")
+# Delivery quotes (POST /api/v1/quotes/, which publishable keys in shops' web pages use): per key and per client.
+QUOTE_RATE_LIMIT = env("QUOTE_RATE_LIMIT", default="60/minute")
 
 # Password guessing (django-axes): the portal login, the admin login and the driver token API.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
@@ -191,7 +197,7 @@ REST_FRAMEWORK = {
     },
     # Throttles tell clients apart by address: X-Forwarded-For only as far as our own proxies wrote it.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",  # documents every error response
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberWithSize",
 }
 # Drivers' API tokens (django-rest-knox): only a hash is stored, and they expire.
@@ -206,6 +212,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Orders, pickups and deliveries for shops in the local pickup program.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operation ids and tags from the path after /api/v1/ ("orders_ready_create", tag "orders").
+    "SCHEMA_PATH_PREFIX": r"/api/v1/",
+    # Request bodies get components of their own, with what only requests need (non-blank strings).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Bodies are JSON; an operation that takes a file says multipart/form-data itself.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # Swagger UI from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -240,6 +252,17 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+
+# Cross-origin requests (django-cors-headers): only the quote endpoint answers them, and only for the web origins
+# that an active publishable key lists (embed.cors, through the check_request_enabled signal; none by setting).
+# Never with cookies: a shop's page asks with its publishable key, not with anyone's portal login.
+CORS_URLS_REGEX = r"^/api/v1/quotes/$"
+CORS_ALLOWED_ORIGINS = []
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["OPTIONS", "POST"]
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
+CORS_EXPOSE_HEADERS = ["date", "retry-after"]  # the widget corrects a wrong clock, and waits when limited
+CORS_PREFLIGHT_MAX_AGE = 600  # how long a browser may keep a preflight answer (an origin removed stops after)
 
 # Celery: an embedded filesystem broker by default, so a real worker and beat run on a bare
 # machine; Redis (redis://127.0.0.1:6379/0) in production.

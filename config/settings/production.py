@@ -14,6 +14,9 @@ for _required in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL", "E
     if not env(_required, default=""):
         raise ImproperlyConfigured(f"Set the {_required} environment variable for production.")
 # Rate limits count in the cache: every web process must share it (Redis), or each counts on its own.
+if env("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend") == "notifications.sms.ConsoleSmsBackend":
+    # The console backend only logs texts (customers' numbers included) and marks them sent.
+    raise ImproperlyConfigured("Set the SMS_BACKEND (and SMS_HTTP_URL, SMS_HTTP_TOKEN) to a provider for production.")
 if env("CACHE_URL").split(":", 1)[0] in ("locmemcache", "dummycache"):
     raise ImproperlyConfigured("Set CACHE_URL to a cache every web process shares, e.g. redis://host:6379/1.")
 
@@ -37,6 +40,8 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=True)
+if WEBHOOK_ALLOW_PRIVATE_URLS:  # noqa: F405
+    raise ImproperlyConfigured("WEBHOOK_ALLOW_PRIVATE_URLS is for development: never let webhooks reach inside.")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
+from common.fields import Text
 from deliveries.handoffs import RETURN_OUTCOMES
 from deliveries.models import Offer
 from deliveries.selectors import driver_for_user, manifest
@@ -21,8 +22,8 @@ class DriverLoginSerializer(AuthTokenSerializer):
     endpoint cannot be used to learn which passwords are right.
     """
 
-    username = serializers.CharField(label="Username", max_length=150, write_only=True)
-    password = serializers.CharField(
+    username = Text(label="Username", max_length=150, write_only=True)
+    password = Text(
         label="Password", max_length=4096, style={"input_type": "password"}, trim_whitespace=False, write_only=True
     )
 
@@ -172,9 +173,9 @@ class LocationSerializer(serializers.Serializer):
 
 class CounterScanSerializer(serializers.Serializer):
     store = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The store at whose counter you are.")
-    store_code = serializers.CharField(max_length=12, help_text="The 6-digit code on the store's Handoff page.")
+    store_code = Text(max_length=12, help_text="The 6-digit code on the store's Handoff page.")
     label_codes = serializers.ListField(
-        child=serializers.CharField(max_length=40),
+        child=Text(max_length=40),
         min_length=1,
         max_length=500,
         help_text="The labels scanned at this store; scans are remembered, so send some now and the rest later.",
@@ -221,7 +222,7 @@ class DepartResultSerializer(serializers.Serializer):
 
 class DeliverSerializer(LocationSerializer):
     left_at = serializers.ChoiceField(choices=list(DELIVERY_PLACES), default="handed_to_customer")
-    recipient_name = serializers.CharField(
+    recipient_name = Text(
         max_length=200,
         required=False,
         allow_blank=True,
@@ -236,7 +237,7 @@ class DeliverSerializer(LocationSerializer):
 
 class FailSerializer(LocationSerializer):
     reason = serializers.ChoiceField(choices=list(FAILURE_REASONS))
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="Required for `other`.")
+    note = Text(max_length=500, required=False, allow_blank=True, help_text="Required for `other`.")
 
 
 class HandedOrderSerializer(serializers.ModelSerializer):

@@ -120,7 +120,7 @@ class DriverWindowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         the scanned labels, each answered with its own result."""
         body = PickupSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = visits.window_collect(
+        result = services.visit_collect(
             window_id=self.get_object().pk,
             driver_id=request.driver.pk,
             store_id=body.validated_data["store"],
@@ -148,7 +148,7 @@ class DriverWindowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=True, methods=["post"])
     def depart(self, request, pk):
         """Leave the site: what you did not collect stays with its store and is rescheduled."""
-        result = visits.window_depart(
+        result = services.visit_depart(
             window_id=self.get_object().pk,
             driver_id=request.driver.pk,
             actor=Actor.of_driver(request.user),
@@ -181,7 +181,7 @@ class DriverOrderViewSet(viewsets.GenericViewSet):
         request={"application/json": DeliverSerializer, "multipart/form-data": DeliverSerializer},
         responses={200: HandedOrderSerializer},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=DeliverSerializer)
     def deliver(self, request, pk):
         """Delivered: `recipient_name` and/or a `photo` (a photo whenever it was not handed over).
         404 if the order is not in your care, 409 if it is not out with you."""
@@ -198,7 +198,7 @@ class DriverOrderViewSet(viewsets.GenericViewSet):
         return Response(HandedOrderSerializer(order).data)
 
     @extend_schema(request=FailSerializer, responses={200: HandedOrderSerializer})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=FailSerializer)
     def fail(self, request, pk):
         """Could not deliver: a `reason` (and a `note` for `other`); take the parcel back to its store."""
         body = FailSerializer(data=request.data)

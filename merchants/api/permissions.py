@@ -12,7 +12,8 @@ class IsMerchant(BasePermission):
     Every merchant endpoint scopes its queries to `request.merchant`, so another tenant's rows
     are simply not there (404). An API key works only while its merchant is approved (403 with the
     reason otherwise; the key is kept); a member's login reads as the portal does, and each write is
-    checked by its service (merchants.standing).
+    checked by its service (merchants.standing). A publishable key gets here only on the quote endpoint,
+    from a web origin it lists: ApiKeyAuthentication refuses it everywhere else.
     """
 
     message = "This login does not belong to a merchant."

@@ -3,6 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.fields import Text
 from common.geocoding import validate_zip_code
 from pickups.intake import MAX_NOTES_LENGTH, ORDER_FIELDS, OrderDraft, PackageDraft
 from pickups.models import MAX_PACKAGES, Order, OrderEvent, Package, PickupWindow, Quote
@@ -25,16 +26,16 @@ class OrderInputSerializer(serializers.Serializer):
     store = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, help_text="Id of one of your stores (GET /api/v1/stores/)."
     )
-    external_id = serializers.CharField(max_length=64, help_text="Your own order number; unique in your account.")
+    external_id = Text(max_length=64, help_text="Your own order number; unique in your account.")
     service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
-    customer_name = serializers.CharField(max_length=200)
-    customer_phone = serializers.CharField(max_length=30)
+    customer_name = Text(max_length=200)
+    customer_phone = Text(max_length=30)
     customer_email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
-    address_line1 = serializers.CharField(max_length=200)
-    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
+    address_line1 = Text(max_length=200)
+    address_line2 = Text(max_length=200, required=False, allow_blank=True, default="")
+    city = Text(max_length=100)
     state = serializers.RegexField(r"^[A-Za-z]{2}$", error_messages={"invalid": "Use the two-letter state code."})
-    postal_code = serializers.CharField(validators=[validate_zip_code], help_text=ZIP_CODE_HELP)
+    postal_code = Text(validators=[validate_zip_code], help_text=ZIP_CODE_HELP)
     latitude = serializers.DecimalField(
         max_digits=9,
         decimal_places=6,
@@ -53,7 +54,7 @@ class OrderInputSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
     )
-    notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, required=False, allow_blank=True, default="")
+    notes = Text(max_length=MAX_NOTES_LENGTH, required=False, allow_blank=True, default="")
     packages = PackageInputSerializer(
         many=True,
         max_length=MAX_PACKAGES,  # refused as a whole before thousands of packages are each checked
@@ -131,7 +132,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class CancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300, help_text="Why the order is cancelled.")
+    reason = Text(max_length=300, help_text="Why the order is cancelled.")
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -222,7 +223,7 @@ class MerchantWindowSerializer(WindowDriverMixin, serializers.ModelSerializer):
 class QuoteRequestSerializer(serializers.Serializer):
     store = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
-    postal_code = serializers.CharField(validators=[validate_zip_code], help_text=ZIP_CODE_HELP)
+    postal_code = Text(validators=[validate_zip_code], help_text=ZIP_CODE_HELP)
     latitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, min_value=Decimal(-90), max_value=Decimal(90), required=False, default=None
     )

@@ -1,17 +1,27 @@
+from django.conf import settings
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiTypes,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
+from common.clients import client_address
 from merchants.api.permissions import actor_of
 from merchants.idempotency import idempotent
-from pickups import selectors, services
+from merchants.models import ApiKey
+from pickups import scheduling, selectors, services
 from pickups.custody import custody_csv, custody_pdf
 from pickups.filters import OrderFilter
 from pickups.labels import labels_pdf
@@ -31,7 +41,7 @@ from .serializers import (
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="Retry safely: the same key with the same body returns the first response; "
     "with a different body, 422. Kept at least 24 hours.",
@@ -152,17 +162,73 @@ class WindowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.windows_for_merchant(self.request.merchant)
 
 
+@extend_schema_serializer(component_name="Quote")
+class CheckoutQuoteSerializer(QuoteSerializer):
+    """The quote, and until when an order keeps a same-day promise (the checkout's countdown)."""
+
+    order_before = serializers.SerializerMethodField(
+        help_text="For a same-day delivery today: the store's same-day cutoff, the moment until which an order "
+        "made ready keeps this promise; null for any other promise."
+    )
+
+    class Meta(QuoteSerializer.Meta):
+        fields = [*QuoteSerializer.Meta.fields, "order_before"]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_order_before(self, quote) -> str | None:
+        store, window = quote.store, quote.window
+        if not quote.eligible or window is None or quote.service_level != Order.ServiceLevel.SAME_DAY:
+            return None
+        tz_name = store.site.timezone
+        if window.local_date != scheduling.local_date(quote.created_at, tz_name):
+            return None  # promised for a later day: nothing to count down to
+        cutoff = scheduling.to_utc(window.local_date, store.same_day_cutoff, tz_name)
+        return serializers.DateTimeField().to_representation(cutoff)
+
+
+class QuoteRateThrottle(SimpleRateThrottle):
+    """QUOTE_RATE_LIMIT (read per request, so tests and deployments can change it), counted in the shared cache."""
+
+    def get_rate(self):
+        return settings.QUOTE_RATE_LIMIT
+
+
+class QuoteKeyThrottle(QuoteRateThrottle):
+    """Per API key (or per login): a publishable key is public, so its allowance is the shop's, not each page's."""
+
+    scope = "quote-key"
+
+    def get_cache_key(self, request, view):
+        ident = f"key:{request.auth.pk}" if isinstance(request.auth, ApiKey) else f"user:{request.user.pk}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class QuoteClientThrottle(QuoteRateThrottle):
+    """Per client address (common.clients): one browser or script cannot use up a shop's allowance alone."""
+
+    scope = "quote-client"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+
+
 class QuoteView(GenericAPIView):
     """Before an order exists: can this store deliver there today (or in two days), and when?
 
-    Answers eligible or not with the reason in words, the distance, the earliest pickup window
-    and the promised delivery date in the customer's local calendar. An order created with the
-    quote's id within 15 minutes is put into that window if it still has room.
+    Answers eligible or not with the reason in words, the distance, the earliest pickup window,
+    the promised delivery date in the customer's local calendar and, for a same-day promise of
+    today, `order_before` (the store's cutoff). An order created with the quote's id within
+    15 minutes is put into that window if it still has room.
+
+    The one endpoint a publishable key (`mpk_pub_…`) may use, from the web origins it lists; it answers
+    CORS for them (embed.cors). QUOTE_RATE_LIMIT per key and per client address: 429 over it.
     """
 
     serializer_class = QuoteRequestSerializer
+    publishable_keys_allowed = True
+    throttle_classes = [QuoteKeyThrottle, QuoteClientThrottle]
 
-    @extend_schema(request=QuoteRequestSerializer, responses={201: QuoteSerializer})
+    @extend_schema(request=QuoteRequestSerializer, responses={201: CheckoutQuoteSerializer})
     def post(self, request):
         body = QuoteRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -176,7 +242,13 @@ class QuoteView(GenericAPIView):
             longitude=data["longitude"],
             packages=data["packages"],
         )
-        return Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
+        return Response(CheckoutQuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
+
+    def throttled(self, request, wait):
+        raise Throttled(
+            wait,
+            detail=f"Too many delivery quotes for now: at most {settings.QUOTE_RATE_LIMIT} per key and per client.",
+        )
 
 
 class TrackingView(RetrieveAPIView):

@@ -7,9 +7,9 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from common.actors import Actor
-from deliveries.services import offer_accept, window_offer_wave
+from deliveries.services import offer_accept, visit_collect, window_offer_wave
 from merchants.handoff_codes import store_code
-from pickups.visits import window_arrive, window_collect
+from pickups.visits import window_arrive
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +51,7 @@ def on_site(accepted, driver, at_start):
 
 def collect(window, driver, order, labels=None):
     """The driver scans `labels` of the order (all of them by default) at its store's counter."""
-    return window_collect(
+    return visit_collect(
         window_id=window.pk,
         driver_id=driver.pk,
         store_id=order.store_id,

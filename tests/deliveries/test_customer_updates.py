@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
 from notifications.models import Notification, OptOut
-from notifications.services import notification_deliver
+from notifications.services import contact_key, notification_deliver, opt_out
 from pickups.customer_messages import customers_tell
 from pickups.ledger import orders_transition
 from pickups.models import Order
@@ -87,7 +87,7 @@ def test_the_customer_opts_out_without_logging_in_and_hears_nothing_more(window,
     done = client.post(url)
 
     assert "We won't send you any more messages" in done.content.decode()
-    assert OptOut.objects.filter(address=order.customer_phone).exists()
+    assert OptOut.objects.filter(address=contact_key(order.customer_phone)).exists()
     pending.refresh_from_db()
     assert pending.status == "skipped"
     assert notification_deliver(notification_id=pending.pk) is None  # nothing left to send
@@ -98,7 +98,8 @@ def test_the_customer_opts_out_without_logging_in_and_hears_nothing_more(window,
 
 def test_a_message_written_before_the_opt_out_is_not_sent_after_it(window):
     [pending] = texts("customer_scheduled")
-    OptOut.objects.create(address=pending.recipient)  # e.g. opted out from another order's page
+    opt_out(addresses=[pending.recipient])  # e.g. from another order's page
+    Notification.objects.filter(pk=pending.pk).update(status="pending")  # as if written just after
 
     notification_deliver(notification_id=pending.pk)
 
@@ -146,3 +147,15 @@ def second_order(window):
     order.refresh_from_db()
     assert order.pickup_window_id == window.pk
     return order
+
+
+def test_an_opt_out_holds_however_the_number_is_written(window, client):
+    order = window.orders.get()  # 480-555-0199
+    client.post(reverse("tracking_stop", args=[order.tracking_code]))
+    [other] = make_orders(window.orders.get().store, customer_phone="(480) 555 0199")
+    other = Order.objects.select_related("store").get(pk=other.pk)
+
+    customers_tell(orders=[other], what="scheduled")
+
+    assert not Notification.objects.filter(recipient="(480) 555 0199").exists()
+    assert OptOut.objects.filter(address="+14805550199").exists()

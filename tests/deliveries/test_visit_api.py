@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
 from deliveries.models import Offer
@@ -281,3 +282,21 @@ class TestRelease:
 
         assert response.status_code == 409
         assert PickupWindow.objects.get(pk=on_site.pk).driver == driver
+
+
+class TestWhileTheDriverIsAtTheCounter:
+    def test_the_merchant_cannot_cancel_or_re_ready_an_order_being_collected(self, on_site, driver):
+        order = on_site.orders.get()
+        pickup(api_for(driver), on_site, order.store, labels_of(order)[:1])
+        merchant = APIClient()
+        merchant.force_login(MembershipFactory(merchant=order.merchant).user)
+
+        cancel = merchant.post(f"/api/v1/orders/{order.pk}/cancel/", {"reason": "Oops"}, format="json")
+        ready = merchant.post(f"/api/v1/orders/{order.pk}/ready/")
+
+        assert cancel.status_code == 409 and "at the counter" in cancel.json()["detail"]
+        assert ready.status_code == 409 and "scheduled already" in ready.json()["detail"]
+        order.refresh_from_db()
+        assert order.status == "scheduled" and order.packages.filter(collected_at__isnull=False).count() == 1
+        on_site.refresh_from_db()
+        assert on_site.booked_packages == 3

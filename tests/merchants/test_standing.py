@@ -251,6 +251,7 @@ def test_the_table_agrees_with_the_issue():
         standing.INVITE: {"approved"},
         standing.TEAM_JOIN: {"approved"},
         standing.ACCESS_REMOVE: {"pending", "approved", "suspended"},
+        standing.WEBHOOKS: {"approved"},
     }
 
 

@@ -222,3 +222,31 @@ def test_a_switched_off_endpoint_gets_nothing_but_test_events(store, endpoint, r
 
     assert receiver.received == []
     assert (delivery := Delivery.objects.get()).status == "failed" and "switched off" in delivery.last_error
+
+
+class TestReviewFindings:
+    @pytest.mark.parametrize("address", ["100.100.100.200", "::ffff:127.0.0.1", "2002:7f00:1::1", "224.0.0.1"])
+    def test_shared_mapped_6to4_and_multicast_addresses_are_not_public(self, address):
+        from webhooks.sending import is_public
+
+        assert not is_public(address)
+
+    def test_a_port_out_of_range_is_a_400_not_a_500(self, store):
+        with pytest.raises(ValidationError, match="port"):
+            endpoint_create(merchant=store.merchant, url="https://93.184.215.14:99999/x", events=[])
+
+    def test_only_approved_merchants_set_up_webhooks(self, receiver):
+        from common.errors import NotAllowedError
+        from tests.factories import MerchantFactory
+
+        pending = MerchantFactory(status="pending")
+
+        with pytest.raises(NotAllowedError, match="waiting for approval"):
+            endpoint_create(merchant=pending, url=receiver.url, events=[])
+
+    def test_a_second_rotation_within_the_overlap_is_refused(self, endpoint):
+        from common.errors import TransitionError
+
+        endpoint_rotate_secret(endpoint=endpoint)
+        with pytest.raises(TransitionError, match="less than 24 hours ago"):
+            endpoint_rotate_secret(endpoint=endpoint)

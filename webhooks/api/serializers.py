@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.fields import Flag, Text
 from webhooks.catalogue import EVENTS
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 
@@ -16,7 +17,9 @@ class EndpointSerializer(serializers.ModelSerializer):
     """An endpoint as every answer but the one that made or rotated it shows it: never its secret."""
 
     previous_secret_until = serializers.DateTimeField(
-        read_only=True, help_text="After a rotation, the old secret keeps signing beside the new one until then."
+        read_only=True,
+        allow_null=True,
+        help_text="After a rotation, the old secret keeps signing beside the new one until then.",
     )
     disabled_reason = serializers.CharField(read_only=True, help_text="Why it was switched off, if it was.")
 
@@ -44,13 +47,18 @@ class EndpointWithSecretSerializer(EndpointSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(EVENTS)}})
+class EventTypesField(serializers.ListField):
+    """Event type names; the schema lists them, the service refuses others in its own words."""
+
+
 class EndpointInputSerializer(serializers.Serializer):
     """What an owner sends to add or change an endpoint; the service checks the URL and the events."""
 
     url = serializers.URLField(max_length=500, help_text="https:// in production, on a public address.")
-    events = serializers.ListField(child=serializers.CharField(max_length=40), default=list, help_text=EVENTS_HELP)
-    is_active = serializers.BooleanField(default=True, help_text="Switching it on again clears why it was off.")
-    description = serializers.CharField(max_length=200, default="", allow_blank=True)
+    events = EventTypesField(child=Text(max_length=40), default=list, help_text=EVENTS_HELP)
+    is_active = Flag(default=True, help_text="Switching it on again clears why it was off.")
+    description = Text(max_length=200, default="", allow_blank=True)
 
 
 class RotationSerializer(serializers.Serializer):

@@ -20,6 +20,9 @@ from .serializers import (
     RotationSerializer,
 )
 
+# An answer holding a secret must not be kept by any cache.
+NO_STORE = {"Cache-Control": "no-store"}
+
 
 class IsOwner(IsMerchant):
     """An API key (owners make them) or a logged-in owner: webhooks carry every order, and their
@@ -59,7 +62,7 @@ class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             )
             if not data["is_active"]:
                 services.endpoint_update(endpoint=endpoint, is_active=False)
-        return Response(EndpointWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+        return Response(EndpointWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
     @extend_schema(request=EndpointInputSerializer, responses={200: EndpointSerializer})
     def partial_update(self, request, pk):
@@ -79,7 +82,7 @@ class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def rotate_secret(self, request, pk):
         """A new secret, shown this once; the old one keeps signing beside it until `previous_secret_until`."""
         endpoint = services.endpoint_rotate_secret(endpoint=self.get_object())
-        return Response(RotationSerializer(endpoint).data)
+        return Response(RotationSerializer(endpoint).data, headers=NO_STORE)
 
     @extend_schema(request=None, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])
