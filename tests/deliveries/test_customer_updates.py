@@ -3,16 +3,21 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
+from deliveries.runs import windows_unannounced
+from deliveries.tasks import announce_lost_runs
+from merchants.handoff_codes import store_code
 from notifications.models import Notification, OptOut
 from notifications.services import contact_key, notification_deliver, opt_out
 from pickups.customer_messages import customers_tell
 from pickups.ledger import orders_transition
 from pickups.models import Order
+from pickups.visits import window_collect
 from pickups.windows import orders_assign
 from tests.deliveries.conftest import api_for, collect
 from tests.factories import make_orders
@@ -159,3 +164,23 @@ def test_an_opt_out_holds_however_the_number_is_written(window, client):
 
     assert not Notification.objects.filter(recipient="(480) 555 0199").exists()
     assert OptOut.objects.filter(address="+14805550199").exists()
+
+
+def test_a_run_whose_announcement_was_lost_is_announced_by_the_sweep(on_site, driver):
+    order = on_site.orders.get()
+    window_collect(  # as if the task queued when the visit ended was lost
+        window_id=on_site.pk,
+        driver_id=driver.pk,
+        store_id=order.store_id,
+        store_code=store_code(order.store).code,
+        label_codes=[p.label_code for p in order.packages.all()],
+        actor=SYSTEM,
+        now=timezone.now(),
+    )
+    on_site.refresh_from_db()
+
+    with time_machine.travel(on_site.completed_at + timedelta(minutes=3)):
+        assert windows_unannounced(now=timezone.now()) == [on_site.pk]  # a JSON key against an id, on any database
+        assert announce_lost_runs() == 1
+        assert windows_unannounced(now=timezone.now()) == []
+    assert order.events.filter(type="order.out_for_delivery").count() == 1
