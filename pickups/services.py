@@ -172,7 +172,8 @@ def orders_withdraw_for_suspension(*, merchant: Merchant, actor: Actor) -> list[
         waiting = list(
             Order.objects.select_for_update()
             .filter(merchant=merchant, status__in=[Status.READY, Status.SCHEDULED])
-            .exclude(pickup_window__status=PickupWindow.Status.IN_PROGRESS)  # the visit decides: collected or left
+            # the visit under way decides: collected, or left behind (a subquery: no join to lock across)
+            .exclude(pickup_window__in=PickupWindow.objects.filter(status=PickupWindow.Status.IN_PROGRESS))
             .order_by("pk")
         )
         withdrawn = [order for order in waiting if order.status == Status.SCHEDULED]
