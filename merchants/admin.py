@@ -126,36 +126,8 @@ class SiteAdmin(admin.ModelAdmin):
     list_filter = ["kind", "state", "timezone"]
     search_fields = ["name", "city", "postal_code", "address_line1"]
 
-    change_form_template = "admin/merchants/merchant/change_form.html"
-
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(store_count=Count("stores"))
-
-    def get_urls(self):
-        """Approve and Suspend as buttons on the merchant's page, where the approval email points."""
-        decide = self.admin_site.admin_view(self.decide)
-        return [path("<int:pk>/decide/<str:verb>/", decide, name="merchants_merchant_decide"), *super().get_urls()]
-
-    def decide(self, request, pk, verb):
-        if request.method != "POST" or not self.has_change_permission(request):
-            raise PermissionDenied
-        merchant = get_object_or_404(Merchant, pk=pk)
-        try:
-            if verb == "approve":
-                services.merchant_approve(merchant=merchant)
-            elif verb == "suspend":
-                reason = request.POST.get("reason", "").strip()[:300]
-                if not reason:
-                    raise TransitionError("Say why the merchant is suspended: the owner reads it.")
-                services.merchant_suspend(merchant=merchant, reason=reason)
-            else:
-                raise Http404
-        except TransitionError as error:
-            self.message_user(request, str(error), messages.ERROR)
-        else:
-            done = {"approve": "approved", "suspend": "suspended"}[verb]
-            self.message_user(request, f"{merchant} is {done}; its owners were emailed.", messages.SUCCESS)
-        return redirect("admin:merchants_merchant_change", pk)
 
     @admin.display(ordering="store_count", description="stores")
     def store_count(self, site):

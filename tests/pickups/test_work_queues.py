@@ -88,3 +88,11 @@ class TestApproval:
         assert response.status_code == 403
         assert Merchant.objects.get(pk=merchant.pk).status == "pending"
         assert client.get(reverse("admin:merchants_merchant_decide", args=[merchant.pk, "approve"])).status_code == 403
+
+
+def test_the_approval_buttons_are_only_on_merchant_pages(staff_client):
+    site = StoreFactory().site
+
+    page = staff_client.get(reverse("admin:merchants_site_change", args=[site.pk]))
+
+    assert page.status_code == 200 and ">Approve</button>" not in page.content.decode()
