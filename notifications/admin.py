@@ -1,18 +1,14 @@
 from django.contrib import admin
 
+from common.admin import ReadOnlyInline
+
 from .models import Attempt, Notification
 from .services import notification_resend
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyInline):
     model = Attempt
-    extra = 0
-    can_delete = False
     fields = ["started_at", "duration_ms", "succeeded", "status_code", "error", "response_excerpt"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)

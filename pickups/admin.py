@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
 
+from common.admin import ReadOnlyInline
+
 from .custody import chains_verify, intact_text, windows_custody_zip
 from .models import Order, OrderEvent, OrderImport, Package, PickupWindow, WindowEvent
 from .templatetags.operations import local_time
@@ -41,17 +43,11 @@ class PackageInline(admin.TabularInline):
         return False
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyInline):
     """The ledger, read-only: events are never edited or deleted."""
 
     model = OrderEvent
-    extra = 0
     fields = ["occurred_at", "type", "actor_label", "from_status", "to_status", "details"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)
@@ -104,17 +100,11 @@ class PickupWindowForm(forms.ModelForm):
         return capacity
 
 
-class WindowEventInline(admin.TabularInline):
+class WindowEventInline(ReadOnlyInline):
     """The window's ledger, read-only: events are never edited or deleted."""
 
     model = WindowEvent
-    extra = 0
     fields = ["occurred_at", "actor_label", "from_status", "to_status", "reason", "details"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from common.admin import ReadOnlyInline
+
 from .models import Delivery, DeliveryAttempt, Endpoint
 from .services import delivery_resend
 
@@ -14,15 +16,9 @@ class EndpointAdmin(admin.ModelAdmin):
     readonly_fields = ["merchant", "previous_secret_until", "disabled_reason"]
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    extra = 0
-    can_delete = False
     fields = ["started_at", "duration_ms", "succeeded", "status_code", "error", "response_excerpt"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Delivery)
