@@ -38,13 +38,14 @@ BUSY = [PickupWindow.Status.ACCEPTED, PickupWindow.Status.IN_PROGRESS]
 OFFERABLE = [PickupWindow.Status.OPEN, PickupWindow.Status.OFFERED]
 
 # The only moves an offer may make: the driver answers, time runs out, another driver wins the
-# window (withdrawn), or the driver who won it gives it back (released).
+# window (withdrawn; open again if that driver gives it back), or the driver who won it gives it back
+# (released).
 OFFER_TRANSITIONS = {
     Offer.Status.OPEN: {Offer.Status.ACCEPTED, Offer.Status.DECLINED, Offer.Status.EXPIRED, Offer.Status.WITHDRAWN},
     Offer.Status.ACCEPTED: {Offer.Status.RELEASED},
     Offer.Status.DECLINED: set(),
     Offer.Status.EXPIRED: set(),
-    Offer.Status.WITHDRAWN: set(),
+    Offer.Status.WITHDRAWN: {Offer.Status.OPEN},  # offered again: the driver who won gave it back
     Offer.Status.RELEASED: set(),
 }
 ANSWERS = {Offer.Status.ACCEPTED, Offer.Status.DECLINED, Offer.Status.RELEASED}
@@ -223,6 +224,15 @@ def window_give_back(*, window: PickupWindow, driver: Driver, now: datetime | No
     now = now or timezone.now()
     window = window_release(window_id=window.pk, driver_id=driver.pk, actor=Actor.of_driver(driver.user), now=now)
     offers_move(Offer.objects.filter(window=window, driver=driver), to=Offer.Status.RELEASED, at=now)
+    # The drivers who lost the race are asked again first: they were the nearest (an offer per driver
+    # and window, so theirs is reopened rather than made anew).
+    withdrawn = list(Offer.objects.filter(window=window, status=Offer.Status.WITHDRAWN).select_related("driver__user"))
+    expires = min(now + timedelta(minutes=settings.OFFER_EXPIRY_MINUTES), window.starts_at)
+    if offers_move(Offer.objects.filter(pk__in=[offer.pk for offer in withdrawn]), to=Offer.Status.OPEN, at=now):
+        Offer.objects.filter(pk__in=[offer.pk for offer in withdrawn]).update(offered_at=now, expires_at=expires)
+        for offer in withdrawn:
+            offer.expires_at = expires
+            _tell_driver(offer.driver, "offer_new", {"offer": offer, "window": window})
     return window
 
 

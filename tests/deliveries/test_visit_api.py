@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
 from deliveries.models import Offer
+from deliveries.services import offer_accept, offers_withdraw_taken, window_offer_wave
 from merchants.handoff_codes import STEP_SECONDS, store_code
 from notifications.models import Notification
 from pickups.ledger import orders_transition
@@ -276,6 +277,20 @@ class TestRelease:
         assert accepted.driver is None and accepted.driver_name == "" and accepted.next_wave_at <= timezone.now()
         assert Offer.objects.get(window=accepted, driver=driver).status == "released"
         assert accepted.orders.get().events.filter(type="order.driver_released").exists()
+
+    def test_the_drivers_who_lost_the_race_are_asked_again(self, window, driver):
+        rival = DriverFactory()
+        offers = {o.driver_id: o for o in window_offer_wave(window_id=window.pk, now=timezone.now())}
+        offer_accept(offer=offers[driver.pk], driver=driver)
+        offers_withdraw_taken(window_id=window.pk)
+        assert Offer.objects.get(pk=offers[rival.pk].pk).status == "withdrawn"
+
+        api_for(driver).post(f"/api/v1/driver/windows/{window.pk}/release/")
+
+        reopened = Offer.objects.get(pk=offers[rival.pk].pk)
+        assert reopened.status == "open" and reopened.expires_at > timezone.now()
+        assert Notification.objects.filter(user=rival.user, template="offer_new", channel="in_app").count() == 2
+        assert api_for(rival).post(f"/api/v1/driver/offers/{reopened.pk}/accept/").status_code == 200
 
     def test_after_arriving_it_cannot_be_given_back(self, on_site, driver):
         response = api_for(driver).post(f"/api/v1/driver/windows/{on_site.pk}/release/")
