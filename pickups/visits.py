@@ -294,7 +294,16 @@ def _locked(window_id: int, driver_id: int | None = None, orders=None) -> tuple[
     window = PickupWindow.objects.select_for_update().select_related("site").get(pk=window_id)
     if driver_id is not None and window.driver_id != driver_id:
         raise TransitionError("This pickup is no longer yours.")
-    return window, scheduled
+    # An order scheduled into the window between the two locks (its assignment held the window) is
+    # taken too; one another transaction holds now (a cancellation) is left to it rather than waited for.
+    late = (
+        (orders if orders is not None else Order.objects)
+        .select_for_update(of=("self",), skip_locked=True)
+        .filter(pickup_window_id=window_id, status=Order.Status.SCHEDULED)
+        .exclude(pk__in=[order.pk for order in scheduled])
+        .order_by("pk")
+    )
+    return window, [*scheduled, *late]
 
 
 def _store_in_window(store_id: int, packages: list[Package]) -> Store:

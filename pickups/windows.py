@@ -183,7 +183,9 @@ def _assign_site(orders, calendars, sizes, now, result, events, changed_windows)
     today = scheduling.local_date(now, site.timezone)
     promises = {order.pk: _promise(order, calendars[order.store_id], now, today) for order in orders}
     last_day = max((p.last_day for p in promises.values() if p.last_day), default=None)
-    windows = list(windows_open_to_orders(site, now, last_day).select_for_update()) if last_day else []
+    # Locked in id order, as every other writer of windows locks them, then taken in time order.
+    locked = list(windows_open_to_orders(site, now, last_day).order_by("pk").select_for_update()) if last_day else []
+    windows = sorted(locked, key=lambda window: (window.starts_at, window.pk))
     fitting = {}  # the windows that keep a promise at a store, worked out once per store and promise
     for order in orders:
         promise, size = promises[order.pk], sizes.get(order.pk, 0)
