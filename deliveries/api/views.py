@@ -72,9 +72,13 @@ class OfferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         window = selectors.window_for_driver(driver=request.driver, pk=offer.window_id)
         return Response(WindowSerializer(window).data)
 
-    @extend_schema(request=None, responses={200: OfferSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("DeclinedOffer", {"id": IntegerField(), "status": CharField()})},
+    )
     @action(detail=True, methods=["post"])
     def decline(self, request, pk):
+        """Say no to the offer: the next drivers are asked at once if nobody else has it open."""
         offer = services.offer_decline(
             offer=selectors.offer_for_driver(driver=request.driver, pk=pk), driver=request.driver
         )
