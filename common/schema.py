@@ -140,7 +140,10 @@ class AutoSchema(openapi.AutoSchema):
             if patterns:
                 schema["pattern"] = patterns[0]
             elif not field.allow_blank and field.trim_whitespace:
-                schema["pattern"] = r"\S"  # spaces alone are trimmed to a blank, which is refused
+                # spaces alone are trimmed to a blank, which is refused; DRF refuses a NUL character anywhere
+                schema["pattern"] = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+            else:
+                schema["pattern"] = r"^[^\u0000]*$"
         return schema
 
 
