@@ -9,10 +9,11 @@ and seeded (schemathesis.toml beside this file), and a failure shows the curl co
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.utils import timezone
 from knox.models import AuthToken
 
@@ -32,10 +33,20 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 
 
+# The same moment on every run (10:00 on a Monday in Chandler, the clock then moving on), so the demo
+# world's windows and offers, and so what schemathesis meets, do not depend on when CI runs.
+MONDAY_MORNING = datetime(2027, 1, 4, 17, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def world(transactional_db, settings, monkeypatch):
     """The demo world: merchants with stores, orders and API keys; drivers, one with an accepted pickup
-    starting soon and, where the plan allows, an open offer. Webhooks never leave this machine."""
+    starting soon and an open offer. Webhooks never leave this machine."""
+    with time_machine.travel(MONDAY_MORNING, tick=True):
+        yield _world(settings, monkeypatch)
+
+
+def _world(settings, monkeypatch):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True  # no DNS look-ups of the URLs schemathesis makes up
     monkeypatch.setattr(webhook_services, "post", lambda url, body, headers: Answer(status=200, excerpt="ok"))
     credentials = seed_demo()
