@@ -25,8 +25,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # `seed_demo` creates logins whose passwords are in the README: never on a production database.
 DEMO_DATA_ALLOWED = True
 
-# Absolute address of the portal, for links in emails sent by background workers.
-PORTAL_URL = env("PORTAL_URL", default="http://localhost:8000").rstrip("/")
+# Absolute address of the portal, for links in emails and texts sent by background workers. In development
+# it follows `PORT` (the port `make run` serves on), so links point where the portal really is.
+PORT = env.int("PORT", default=8000)
+PORTAL_URL = env("PORTAL_URL", default=f"http://localhost:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -24,6 +24,8 @@ OURS = (
     "LOGIN_LOCKOUT_MINUTES",
     "TRACKING_RATE_LIMIT",
     "LOGIN_RATE_LIMIT",
+    "PORT",
+    "PORTAL_URL",
     "PYTEST_XDIST_WORKER",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests in this process
 )
@@ -104,6 +106,16 @@ def test_the_defaults_need_no_server():
     assert parsed["email"][0] == "django.core.mail.backends.console.EmailBackend"
     assert parsed["proxies"] == [0, 0]  # X-Forwarded-For ignored unless proxies are declared
     assert parsed["lockout"] == [5, 15 * 60]
+
+
+def test_links_follow_the_port_the_portal_serves_on_unless_its_address_is_given():
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PORTAL_URL)"
+
+    moved = run(code, DJANGO_SETTINGS_MODULE="config.settings.base", PORT="8123")
+    given = run(code, DJANGO_SETTINGS_MODULE="config.settings.base", PORT="8123", PORTAL_URL="https://portal.example/")
+
+    assert moved.stdout.strip() == "http://localhost:8123"
+    assert given.stdout.strip() == "https://portal.example"
 
 
 @pytest.mark.parametrize(
