@@ -4,6 +4,7 @@ and a pickup a driver has accepted that can be tried at once.
 Everything is looked up by a natural key before it is created, so seeding twice changes nothing.
 """
 
+import functools
 from datetime import date, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -377,9 +379,15 @@ def _user(username, email, full_name, password, staff=False):
         defaults={"email": email, "first_name": first, "last_name": last, "is_staff": staff, "is_superuser": staff},
     )
     if created:
-        user.set_password(password)
+        user.password = _hashed(password)
         user.save(update_fields=["password"])
     return user
+
+
+@functools.cache
+def _hashed(password: str) -> str:
+    """Demo logins share three passwords: hash each once (a hash takes a good part of a second, by design)."""
+    return make_password(password)
 
 
 def _site(fields):
