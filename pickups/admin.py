@@ -1,11 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
 
 from common.admin import ReadOnlyInline
+from merchants.models import Site
 
 from .custody import chains_verify, intact_text, windows_custody_zip
 from .models import Order, OrderEvent, OrderImport, Package, PickupWindow, WindowEvent
+from .site_week import site_week
 from .templatetags.operations import local_time
 from .work_queues import ORDER_QUEUES, WINDOW_QUEUES
 
@@ -50,17 +55,40 @@ class OrderEventInline(ReadOnlyInline):
     fields = ["occurred_at", "type", "actor_label", "from_status", "to_status", "details"]
 
 
+def status_badge(row):
+    """The status as a coloured badge (its words stay the text, so colour is never the only sign)."""
+    return format_html('<span class="status-badge status-{}">{}</span>', row.status, row.get_status_display())
+
+
+class OperationsMedia:
+    css = {"all": ["css/admin_operations.css"]}
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "merchant", "store", "status", "attempt", "why_waiting", "created"]
+    list_display = ["external_id", "merchant", "store", "status_shown", "pickup", "attempt", "why_waiting", "created"]
     list_filter = [OrderQueueFilter, "status", "return_overdue", "service_level", "store__site", "created_at"]
     search_fields = ["external_id", "tracking_code", "customer_name", "merchant__display_name"]
-    list_select_related = ["merchant", "store__site"]
+    list_select_related = ["merchant", "store__site", "pickup_window"]
+    Media = OperationsMedia
     # Orders change only through the services (portal, API, workers), which check the rules and
     # write the ledger; here admins read them and may add a note.
     readonly_fields = [field.name for field in Order._meta.fields if field.name != "notes"]
     inlines = [PackageInline, OrderEventInline]
     actions = ["verify_ledger"]
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, order):
+        return status_badge(order)
+
+    @admin.display(description="pickup (local), driver")
+    def pickup(self, order):
+        window = order.pickup_window
+        if window is None:
+            return "–"
+        return format_html(
+            "{} · {}", local_time(window.starts_at, order.store.site.timezone), window.driver_name or "no driver"
+        )
 
     @admin.display(description="created", ordering="created_at")
     def created(self, order):
@@ -110,6 +138,11 @@ class WindowEventInline(ReadOnlyInline):
         return False
 
 
+class SiteWeekForm(forms.Form):
+    site = forms.ModelChoiceField(Site.objects.order_by("name"), empty_label=None)
+    start = forms.DateField(required=False, label="from", help_text="The site's local day; today unless given.")
+
+
 # Where and when a window is: fixed once it has bookings, as its orders, their promises and the
 # driver's offer were worked out from them.
 BOOKED_READONLY = ["site", "local_date", "starts_at", "ends_at"]
@@ -118,10 +151,11 @@ BOOKED_READONLY = ["site", "local_date", "starts_at", "ends_at"]
 @admin.register(PickupWindow)
 class PickupWindowAdmin(admin.ModelAdmin):
     form = PickupWindowForm
-    list_display = ["site", "starts", "ends", "status", "booked", "driver_name", "at_risk"]
+    list_display = ["site", "starts", "ends", "status_shown", "booked", "driver_name", "at_risk"]
     list_filter = [WindowQueueFilter, "status", "at_risk", "site", "local_date"]
     search_fields = ["site__name", "driver_name"]
     list_select_related = ["site"]
+    Media = OperationsMedia
     date_hierarchy = "local_date"
     fields = [
         "site",
@@ -164,9 +198,30 @@ class PickupWindowAdmin(admin.ModelAdmin):
     def ends(self, window):
         return local_time(window.ends_at, window.site.timezone, "g:i A T")
 
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, window):
+        return status_badge(window)
+
     @admin.display(description="booked / capacity")
     def booked(self, window):
         return f"{window.booked_packages} / {window.capacity_packages}"
+
+    def get_urls(self):
+        week = path("week/", self.admin_site.admin_view(self.week_view), name="pickups_pickupwindow_week")
+        return [week, *super().get_urls()]
+
+    def week_view(self, request):
+        """A site's week: one row per local day, its windows as bars by status and bookings."""
+        form = SiteWeekForm(request.GET or {"site": Site.objects.order_by("name").values_list("pk", flat=True).first()})
+        week = site_week(**form.cleaned_data) if form.is_valid() else None
+        context = self.admin_site.each_context(request) | {
+            "title": f"A week at {week.site.name}" if week else "A week at a site",
+            "opts": self.model._meta,
+            "form": form,
+            "week": week,
+            "statuses": PickupWindow.Status.choices,
+        }
+        return TemplateResponse(request, "admin/pickups/pickupwindow/site_week.html", context)
 
     def get_readonly_fields(self, request, obj=None):
         """A read-only field is left out of the form, so the form neither shows nor requires it."""

@@ -96,3 +96,19 @@ def test_the_approval_buttons_are_only_on_merchant_pages(staff_client):
     page = staff_client.get(reverse("admin:merchants_site_change", args=[site.pk]))
 
     assert page.status_code == 200 and ">Approve</button>" not in page.content.decode()
+
+
+def test_the_lists_show_status_as_a_worded_badge_and_each_orders_pickup_and_driver(staff_client):
+    store = StoreFactory(site__timezone="America/Los_Angeles")
+    waiting, taken = make_orders(store, 2)
+    window = WindowFactory(site=store.site, status=PickupWindow.Status.ACCEPTED, driver_name="Ava")
+    Order.objects.filter(pk=taken.pk).update(status=Order.Status.SCHEDULED, pickup_window=window)
+
+    orders = staff_client.get(reverse("admin:pickups_order_changelist")).content.decode()
+    windows = staff_client.get(reverse("admin:pickups_pickupwindow_changelist")).content.decode()
+
+    assert '<span class="status-badge status-scheduled">Scheduled</span>' in orders
+    assert '<span class="status-badge status-created">Created</span>' in orders
+    assert "· Ava" in orders and ("PST" in orders or "PDT" in orders)  # the window's start at the site, its driver
+    assert '<span class="status-badge status-accepted">Driver assigned</span>' in windows
+    assert "css/admin_operations.css" in orders and "css/admin_operations.css" in windows
