@@ -8,6 +8,7 @@ import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 import zipcodes
 from django.conf import settings
@@ -79,8 +80,7 @@ def zipcode_geocoder(postal_code: str) -> GeoPoint:
     if problem := zip_code_problem(postal_code):
         raise GeocodingError(problem)
     try:
-        matches = zipcodes.matching(postal_code[:5])
-        point = _point(matches[0]) if matches else None
+        point = _centre(zipcodes.matching, postal_code[:5])
     except PROCESS_EXITS:
         raise
     except BaseException:
@@ -89,6 +89,15 @@ def zipcode_geocoder(postal_code: str) -> GeoPoint:
     if point is None:
         raise GeocodingError(f"We don't know the ZIP code “{postal_code}”. Check it.")
     return point
+
+
+@lru_cache(maxsize=4096)
+def _centre(matching, zip_code: str) -> GeoPoint | None:
+    """A ZIP code's centre, kept once looked up: `zipcodes.matching` scans the whole bundled list on each
+    call (tens of milliseconds, most of an order's creation) and the list never changes. Keyed by the
+    lookup function too, so one put in its place (as tests do) is asked afresh; failures are not kept."""
+    matches = matching(zip_code)
+    return _point(matches[0]) if matches else None
 
 
 def _point(match: dict) -> GeoPoint:

@@ -27,8 +27,10 @@ from pickups.visits import (
     window_collect,
     window_depart,
     window_next_wave_now,
+    window_note_driver,
     window_offers_sent,
     window_release,
+    windows_driver_unnoted,
 )
 
 from .models import Driver, Offer
@@ -39,12 +41,13 @@ OFFERABLE = [PickupWindow.Status.OPEN, PickupWindow.Status.OFFERED]
 
 # The only moves an offer may make: the driver answers, time runs out, another driver wins the
 # window (withdrawn; open again if that driver gives it back), or the driver who won it gives it back
-# (released).
+# (released). A program admin may make an expired or declined offer again, to a driver who agreed by
+# phone (deliveries.dispatch).
 OFFER_TRANSITIONS = {
     Offer.Status.OPEN: {Offer.Status.ACCEPTED, Offer.Status.DECLINED, Offer.Status.EXPIRED, Offer.Status.WITHDRAWN},
     Offer.Status.ACCEPTED: {Offer.Status.RELEASED},
-    Offer.Status.DECLINED: set(),
-    Offer.Status.EXPIRED: set(),
+    Offer.Status.DECLINED: {Offer.Status.OPEN},
+    Offer.Status.EXPIRED: {Offer.Status.OPEN},
     Offer.Status.WITHDRAWN: {Offer.Status.OPEN},  # offered again: the driver who won gave it back
     Offer.Status.RELEASED: set(),
 }
@@ -66,7 +69,9 @@ def offer_move(offer: Offer, *, to: str, at: datetime) -> Offer:
         raise TransitionError(
             f"This offer is {offer.get_status_display().lower()}; it cannot become {Offer.Status(to).label.lower()}."
         )
-    offer.refresh_from_db()
+    offer.status = to  # as the UPDATE wrote it: no second read
+    if to in ANSWERS:
+        offer.responded_at = at
     return offer
 
 
@@ -153,18 +158,23 @@ def _tell_driver(driver: Driver, template: str, context: dict) -> None:
     notify(channel=Notification.Channel.SMS, to=[driver.phone], template=template, context=context, user=driver.user)
 
 
-@transaction.atomic
 def offer_accept(*, offer: Offer, driver: Driver, now: datetime | None = None) -> Offer:
     """Take the window. The window's row lock decides between drivers who accept at once: the first
     wins, the others get TransitionError ("already taken"). The winner's transaction only claims the
-    window; the other drivers' offers are withdrawn and they are told after commit, in bulk."""
+    window; ledger notes on its orders, withdrawing the other offers and telling those drivers follow
+    after commit, in bulk, in one task (`window_taken_follow_up`)."""
     now = now or timezone.now()
-    Driver.objects.select_for_update().get(pk=driver.pk)  # one accept at a time per driver
-    offer = Offer.objects.select_related("window").get(pk=offer.pk, driver=driver)
-    if offer.status != Offer.Status.OPEN:
-        raise TransitionError(f"This offer is {offer.get_status_display().lower()}; it can no longer be accepted.")
-    if offer.expires_at <= now:
-        raise TransitionError("This offer has expired.")
+    # First without a transaction: most of those who lost the race hear so at once, without queueing
+    # for a lock. What passes is read and checked again under the locks.
+    _check_acceptable(_offer_of(offer, driver), now)
+    return _offer_claim(offer=offer, driver=driver, now=now)
+
+
+@transaction.atomic
+def _offer_claim(*, offer: Offer, driver: Driver, now: datetime) -> Offer:
+    Driver.objects.select_for_update(no_key=True).get(pk=driver.pk)  # one accept at a time per driver
+    offer = _offer_of(offer, driver)
+    _check_acceptable(offer, now)
     window = offer.window
     overlapping = PickupWindow.objects.filter(
         driver=driver, status__in=BUSY, starts_at__lt=window.ends_at, ends_at__gt=window.starts_at
@@ -173,8 +183,29 @@ def offer_accept(*, offer: Offer, driver: Driver, now: datetime | None = None) -
         raise TransitionError("You already have a pickup at that time.")
     window = window_accept(window_id=window.pk, driver=driver_card(driver), actor=Actor.of_driver(driver.user), now=now)
     offer = offer_move(offer, to=Offer.Status.ACCEPTED, at=now)
-    enqueue_on_commit("deliveries.tasks.withdraw_other_offers", window_id=window.pk)
+    enqueue_on_commit("deliveries.tasks.follow_up_accept", window_id=window.pk)
     return offer
+
+
+def _offer_of(offer: Offer, driver: Driver) -> Offer:
+    """The offer as it is now, with its window; only the driver's own (DoesNotExist otherwise)."""
+    return Offer.objects.select_related("window").get(pk=offer.pk, driver=driver)
+
+
+def _check_acceptable(offer: Offer, now: datetime) -> None:
+    if offer.status == Offer.Status.WITHDRAWN or (offer.status == Offer.Status.OPEN and offer.window.driver_id):
+        raise TransitionError("Already taken: another driver accepted this pickup first.")
+    if offer.status != Offer.Status.OPEN:
+        raise TransitionError(f"This offer is {offer.get_status_display().lower()}; it can no longer be accepted.")
+    if offer.expires_at <= now:
+        raise TransitionError("This offer has expired.")
+
+
+def window_taken_follow_up(*, window_id: int, now: datetime | None = None) -> int:
+    """What an accept leaves for after its commit: the driver noted in each order's ledger, the other
+    drivers' offers withdrawn and those drivers told. Safe to run again; returns the offers withdrawn."""
+    window_note_driver(window_id=window_id)
+    return offers_withdraw_taken(window_id=window_id, now=now)
 
 
 @transaction.atomic
@@ -199,13 +230,15 @@ def offers_withdraw_taken(*, window_id: int, now: datetime | None = None) -> int
     return len(others)
 
 
-def windows_taken_with_open_offers() -> list[int]:
-    """Windows with a driver whose other offers are still open (the task after the accept was lost)."""
-    return list(
+def windows_taken_unfollowed() -> list[int]:
+    """Taken windows whose follow-up is not done (the task after the accept was lost): other offers
+    still open, or orders without the ledger note of their driver."""
+    open_offers = (
         Offer.objects.filter(status=Offer.Status.OPEN, window__driver__isnull=False)
         .values_list("window_id", flat=True)
         .distinct()
     )
+    return sorted({*open_offers, *windows_driver_unnoted()})
 
 
 @transaction.atomic

@@ -7,9 +7,9 @@ from .handoffs import returns_overdue
 from .runs import run_announce, windows_unannounced
 from .services import (
     offers_expire,
-    offers_withdraw_taken,
     window_offer_wave,
-    windows_taken_with_open_offers,
+    window_taken_follow_up,
+    windows_taken_unfollowed,
     windows_to_offer,
 )
 
@@ -18,8 +18,8 @@ from .services import (
 def offer_windows() -> int:
     """Every minute: expire old offers, send the next wave where one is due, flag windows at risk."""
     now = timezone.now()
-    for window_id in windows_taken_with_open_offers():  # whatever a lost withdraw_other_offers left
-        offers_withdraw_taken(window_id=window_id, now=now)
+    for window_id in windows_taken_unfollowed():  # whatever a lost follow_up_accept left
+        window_taken_follow_up(window_id=window_id, now=now)
     offers_expire(now=now)
     sent = sum(len(window_offer_wave(window_id=window_id, now=now)) for window_id in windows_to_offer(now=now))
     windows_at_risk(now=now)
@@ -46,6 +46,7 @@ def announce_lost_runs() -> int:
 
 
 @shared_task
-def withdraw_other_offers(*, window_id: int) -> int:
-    """A driver took the window: the others' offers are withdrawn and they are told."""
-    return offers_withdraw_taken(window_id=window_id)
+def follow_up_accept(*, window_id: int) -> int:
+    """A driver took the window: its orders' ledgers note the driver, the others' offers are
+    withdrawn and they are told, all in bulk."""
+    return window_taken_follow_up(window_id=window_id)

@@ -14,6 +14,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -379,6 +380,10 @@ def api_key_for_raw(raw: str) -> ApiKey | None:
     return ApiKey.objects.select_related("merchant").filter(key_hash=_token_hash(raw)).first()
 
 
+# How fresh a key's `last_used_at` is kept: a write per request would make every API call a write on one row.
+KEY_USE_NOTED_EVERY = timedelta(minutes=1)
+
+
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """The active key behind a bearer token, or None; notes its use at most once a minute.
 
@@ -389,10 +394,13 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     api_key = (
         ApiKey.objects.select_related("merchant").filter(key_hash=_token_hash(raw), revoked_at__isnull=True).first()
     )
-    if api_key is not None:
-        now = timezone.now()
-        if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    if api_key is None:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= KEY_USE_NOTED_EVERY:
+        # Conditional, so of the requests that all saw a stale time at once only the first writes.
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - KEY_USE_NOTED_EVERY)
+        ApiKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now)
     return api_key
 
 

@@ -76,10 +76,13 @@ class OrderDraft:
     quote: Quote | None = field(default=None, repr=False)
 
 
-def check_drafts(*, merchant: Merchant, drafts: list[OrderDraft]) -> dict[int, dict[str, list[str]]]:
+def check_drafts(
+    *, merchant: Merchant, drafts: list[OrderDraft], numbers_in_use: bool = True
+) -> dict[int, dict[str, list[str]]]:
     """Check every draft; return {draft index: {field: [messages]}} for those that break a rule.
 
-    Runs two queries whatever the number of drafts (the stores, the order numbers in use).
+    At most three queries whatever the number of drafts: the stores, the quotes named (if any), and the
+    order numbers in use unless `numbers_in_use` is false (a caller that lets the unique constraint find them).
     """
     stores = {
         store.pk: store
@@ -89,7 +92,10 @@ def check_drafts(*, merchant: Merchant, drafts: list[OrderDraft]) -> dict[int, d
     }
     quotes = {quote.pk: quote for quote in Quote.objects.filter(merchant=merchant, pk__in={d.quote_id for d in drafts})}
     numbers = [draft.external_id for draft in drafts]
-    taken = set(Order.objects.filter(merchant=merchant, external_id__in=numbers).values_list("external_id", flat=True))
+    taken = set()
+    if numbers_in_use:
+        in_use = Order.objects.filter(merchant=merchant, external_id__in=numbers).values_list("external_id", flat=True)
+        taken = set(in_use)
     seen: set[str] = set()
     errors = {}
     for index, draft in enumerate(drafts):

@@ -6,21 +6,26 @@ written by `events_append`, which seals it into its order's custody chain (`cust
 (`services`), window planning (`windows`) and visits (`visits`) all call down into this module.
 """
 
+import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Max, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from common.actors import Actor
+from common.bulk import rows_update
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit
+from merchants import standing
 
 from .custody import coordinate, event_digest
 from .models import Order, OrderEvent, Package
-from .webhook_feed import webhooks_from_ledger
+from .webhook_feed import merchant_listens, webhooks_from_ledger, webhooks_from_seals
 from .window_states import windows_release_capacity
 
 Status = Order.Status
@@ -54,37 +59,69 @@ MOVE_WRITES = {
 
 
 def order_transition(
-    *, order: Order, to: str, actor: Actor, event_type: str = "", details: dict | None = None, location=None
+    *,
+    order: Order | QuerySet[Order],
+    to: str,
+    actor: Actor,
+    event_type: str = "",
+    details: dict | None = None,
+    location=None,
+    allowed: str = "",
 ) -> Order:
-    """Move one order; an illegal move raises TransitionError and changes nothing."""
+    """Move one order; an illegal move raises TransitionError and changes nothing. `order` may be a
+    queryset of it (see `orders_transition`): Http404 if that holds none."""
     moved, refused = orders_transition(
-        orders=[order], to=to, actor=actor, event_type=event_type, details=details, location=location
+        orders=order if isinstance(order, QuerySet) else [order],
+        to=to,
+        actor=actor,
+        event_type=event_type,
+        details=details,
+        location=location,
+        allowed=allowed,
     )
+    return the_one(moved, refused)
+
+
+def the_one(moved: list[Order], refused: list[tuple[Order, str]]) -> Order:
+    """The order a move of one order moved; TransitionError if it was refused, 404 if there was none."""
     if refused:
         raise TransitionError(refused[0][1])
+    if not moved:
+        raise Http404("No such order.")
     return moved[0]
 
 
 @transaction.atomic
 def orders_transition(
     *,
-    orders: Iterable[Order],
+    orders: Iterable[Order] | QuerySet[Order],
     to: str,
     actor: Actor,
     event_type: str = "",
     details: dict | None = None,
     location: tuple | None = None,
     guard: Callable[[Order], str] | None = None,
+    allowed: str = "",
 ) -> tuple[list[Order], list[tuple[Order, str]]]:
     """Move many orders at once; returns (moved, [(refused order, why)]). `guard`, given a locked
     order, names why this caller may not move it (a use case narrower than the table), or "".
+    `allowed`: the action (merchants.standing) the orders' merchants must be allowed, checked on the
+    merchants read with the locked rows; NotAllowedError otherwise, and nothing moves.
 
     The rows are locked in id order (so two bulk moves cannot deadlock) and the status re-read
     under the lock before each move is checked; every move appends a ledger event. Cancelled
     orders give their window's room back; orders made ready are queued for assignment.
+
+    A queryset is locked as given (its filters and related rows: only the orders' rows are locked), so
+    one read can also scope the orders to a tenant and load what the caller shows of them.
     """
-    ids = sorted({order.pk for order in orders})
-    locked = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if not isinstance(orders, QuerySet):
+        orders = Order.objects.filter(pk__in=sorted({order.pk for order in orders}))
+    rows = orders.select_related("merchant").annotate(merchant_listens=merchant_listens())
+    locked = list(rows.select_for_update(of=("self",)).order_by("pk"))
+    if allowed:
+        for merchant in {order.merchant_id: order.merchant for order in locked}.values():
+            standing.merchant_check(merchant, allowed)
     now = timezone.now()
     moved, refused, events = [], [], []
     for order in locked:
@@ -215,3 +252,120 @@ def order_event(order, type_, actor: Actor, at, from_status, to_status, details,
         longitude=longitude,
         details=details,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Moves of many orders as plain values (the assignment): no model instance per order.
+
+
+@dataclass(slots=True)
+class Entry:
+    """A ledger event as plain values, sealed and written like an `OrderEvent` (the seal reads the same fields)."""
+
+    order_id: int
+    merchant_id: int
+    type: str
+    occurred_at: datetime
+    actor_label: str
+    from_status: str
+    to_status: str
+    details: dict
+    latitude: None = None  # moves in bulk are the system's, made nowhere in particular
+    longitude: None = None
+    prev_hash: str = ""
+    hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlainMove:
+    """One locked order's move: `writes` are the values of the fields MOVE_WRITES names for the new status."""
+
+    order_id: int
+    merchant_id: int
+    writes: tuple
+    details: dict
+
+
+def orders_move_plain(moves: list[PlainMove], *, from_status: str, to: str, actor: Actor, at: datetime) -> None:
+    """Move orders locked in `from_status` to `to`: the move checked against ORDER_TRANSITIONS once, the
+    orders written by one UPDATE … FROM, their events sealed as `events_append` seals them and appended
+    at once. Only for moves whose writes are all they do (not back to ready, not cancelled)."""
+    if to not in ORDER_TRANSITIONS[from_status] or to in (Status.READY, Status.CANCELLED):
+        raise TransitionError(f"Orders cannot move from {from_status} to {to} in bulk.")
+    rows = [(move.order_id, *move.writes) for move in moves]
+    rows_update(Order, ("id", *MOVE_WRITES[to]), rows, status=to, updated_at=at)
+    event_type = f"order.{to}"
+    entries_append(
+        [
+            Entry(move.order_id, move.merchant_id, event_type, at, actor.label, from_status, to, move.details)
+            for move in moves
+        ],
+        actor=actor,
+    )
+
+
+def entries_append(entries: list[Entry], *, actor: Actor) -> None:
+    """`events_append` for plain entries: the same seals (one look-up), one COPY on PostgreSQL (one bulk
+    INSERT elsewhere), the same webhooks in this transaction. The caller holds the orders' row locks."""
+    if not entries:
+        return
+    last = _last_seals_of([entry.order_id for entry in entries])
+    for entry in entries:
+        entry.prev_hash = last.get(entry.order_id, "")
+        entry.hash = last[entry.order_id] = event_digest(entry, entry.prev_hash)
+    actor_id = actor.user.pk if actor.user else None
+    rows = [_event_row(entry, actor_id) for entry in entries]
+    if connection.vendor == "postgresql":
+        _copy_events(rows)
+    else:
+        OrderEvent.objects.bulk_create(OrderEvent(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows)
+    webhooks_from_seals(entries, merchant_of={entry.order_id: entry.merchant_id for entry in entries})
+
+
+EVENT_COLUMNS = ("order_id", "type", "occurred_at", "actor_id", "actor_label", "from_status", "to_status")
+EVENT_COLUMNS += ("latitude", "longitude", "details", "prev_hash", "hash")
+
+
+def _event_row(entry: Entry, actor_id: int | None) -> tuple:
+    """An entry as the values of EVENT_COLUMNS."""
+    return (
+        entry.order_id,
+        entry.type,
+        entry.occurred_at,
+        actor_id,
+        entry.actor_label,
+        entry.from_status,
+        entry.to_status,
+        entry.latitude,
+        entry.longitude,
+        entry.details,
+        entry.prev_hash,
+        entry.hash,
+    )
+
+
+def _last_seals_of(order_ids: list[int]) -> dict[int, str]:
+    """`_last_seals`, with the ids sent as one array on PostgreSQL: thousands of ids cost nothing to send."""
+    if connection.vendor != "postgresql":
+        return _last_seals(set(order_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT ON (order_id) order_id, hash FROM {OrderEvent._meta.db_table} "
+            "WHERE order_id = ANY(%s) ORDER BY order_id, id DESC",
+            [order_ids],
+        )
+        return dict(cursor.fetchall())
+
+
+def _copy_events(rows: list[tuple]) -> None:
+    """COPY the rows into the events table: the fastest way PostgreSQL takes rows in. Entries often share
+    their details (those of one window), so each details object is turned into JSON once."""
+    details = EVENT_COLUMNS.index("details")
+    table = OrderEvent._meta.db_table
+    texts: dict[int, str] = {}
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            key = id(row[details])
+            if key not in texts:
+                texts[key] = json.dumps(row[details])
+            copy.write_row((*row[:details], texts[key], *row[details + 1 :]))

@@ -15,7 +15,7 @@ from common.timezones import local_today
 from merchants.models import Merchant, Site, Store
 from notifications.models import Notification
 
-from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderEvent, OrderImport, PickupWindow
+from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderEvent, OrderImport, Package, PickupWindow
 
 
 def orders_with_details() -> QuerySet[Order]:
@@ -25,6 +25,81 @@ def orders_with_details() -> QuerySet[Order]:
 
 def orders_for_merchant(merchant: Merchant) -> QuerySet[Order]:
     return orders_with_details().filter(merchant=merchant)
+
+
+# The columns of an order's API answer (pickups.api.representation), store, site and window included.
+ORDER_SHOWN = (
+    *("id", "status", "attempt", "tracking_code", "store_id", "store__name", "store__site__name", "external_id"),
+    *("service_level", "customer_name", "customer_phone", "customer_email", "address_line1", "address_line2"),
+    *("city", "state", "postal_code", "latitude", "longitude", "notes", "distance_miles", "created_at"),
+    *("ready_at", "quote_id", "not_scheduled_reason", "cancelled_at", "cancel_reason", "pickup_window_id"),
+    *("pickup_window__status", "pickup_window__starts_at", "pickup_window__ends_at"),
+    *("pickup_window__driver_name", "pickup_window__driver_vehicle"),
+)
+PACKAGE_SHOWN = ("order_id", "sequence", "label_code", "weight_lb", "length_in", "width_in", "height_in")
+
+
+def merchant_orders(merchant: Merchant) -> QuerySet[Order]:
+    """The merchant's orders, nothing joined: to filter and page, then read with `orders_with_packages`."""
+    return Order.objects.filter(merchant=merchant)
+
+
+def orders_with_packages(orders: QuerySet[Order]) -> list[dict]:
+    """The orders of `orders` (filtered, ordered, sliced as the caller likes) as rows of ORDER_SHOWN, each with
+    `packages`, its rows of PACKAGE_SHOWN in sequence: one query, the orders joined with their packages."""
+    ordering = orders.query.order_by or Order._meta.ordering
+    if orders.query.is_sliced:  # a page: its orders, not its first rows of packages
+        orders = Order.objects.filter(pk__in=orders.values("pk"))
+    joined = orders.order_by(*ordering, "packages__sequence").values(
+        *ORDER_SHOWN, *(f"packages__{name}" for name in PACKAGE_SHOWN[1:])
+    )
+    shown: dict[int, dict] = {}
+    for row in joined:
+        order = shown.get(row["id"])
+        if order is None:
+            order = shown[row["id"]] = {name: row[name] for name in ORDER_SHOWN} | {"packages": []}
+        if row["packages__sequence"] is not None:  # null for an order without packages (outer join)
+            package = {name: row[f"packages__{name}"] for name in PACKAGE_SHOWN[1:]}
+            order["packages"].append(package | {"order_id": row["id"]})
+    return list(shown.values())
+
+
+def order_shown(*, merchant: Merchant, pk) -> dict:
+    """The merchant's own order as a row of ORDER_SHOWN with its `packages`, or 404 for anyone else's."""
+    rows = orders_with_packages(merchant_orders(merchant).filter(pk=object_id(pk)))
+    if not rows:
+        raise Http404("No such order.")
+    return rows[0]
+
+
+def order_to_move(*, merchant: Merchant, pk) -> QuerySet[Order]:
+    """The merchant's own order `pk` (none for anyone else's), with the columns its API answer shows: for a
+    move that locks it as given, so the one locked read also scopes it and fetches the answer."""
+    return Order.objects.filter(merchant=merchant, pk=object_id(pk)).select_related("store__site", "pickup_window")
+
+
+EVENT_SHOWN = (
+    *("id", "type", "occurred_at", "actor_label", "from_status", "to_status", "latitude", "longitude", "details"),
+)
+
+
+def order_events_shown(*, merchant: Merchant, pk) -> list[dict]:
+    """The ledger of the merchant's own order as rows of EVENT_SHOWN, oldest first; 404 for anyone else's.
+    One query (a second only for an order without events)."""
+    pk = object_id(pk)
+    events = OrderEvent.objects.filter(order_id=pk, order__merchant=merchant).order_by("occurred_at", "id")
+    rows = list(events.values(*EVENT_SHOWN))
+    if not rows and not Order.objects.filter(pk=pk, merchant=merchant).exists():
+        raise Http404("No such order.")
+    return rows
+
+
+def packages_shown(order_ids) -> dict[int, list[dict]]:
+    """{order id: its packages as rows of PACKAGE_SHOWN, in sequence}, in one query."""
+    packages: dict[int, list[dict]] = {}
+    for row in Package.objects.filter(order_id__in=order_ids).order_by("order_id", "sequence").values(*PACKAGE_SHOWN):
+        packages.setdefault(row["order_id"], []).append(row)
+    return packages
 
 
 def order_for_merchant(*, merchant: Merchant, pk: int) -> Order:

@@ -2,23 +2,32 @@
 
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from common.actors import SYSTEM, Actor
-from common.errors import NotAllowedError, TransitionError
+from common.errors import NotAllowedError
 from common.tasks import enqueue_on_commit
 from merchants import standing
 from merchants.models import Merchant
 
 from .csv_orders import check_rows, decode_upload
 from .intake import OrderDraft, check_drafts
-from .ledger import events_append, order_event, order_move, order_transition, orders_save, orders_transition
+from .ledger import (
+    events_append,
+    order_event,
+    order_move,
+    order_transition,
+    orders_save,
+    orders_transition,
+    the_one,
+)
 from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderImport, Package, PickupWindow
 from .window_states import windows_release_capacity
 
@@ -47,17 +56,30 @@ def order_create(*, merchant: Merchant, draft: OrderDraft, actor: Actor) -> Orde
         raise ValidationError(error.by_index[0]) from None
 
 
-@transaction.atomic
 def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor) -> list[Order]:
     """Create every order of a batch, or none: any broken rule raises DraftErrors for all drafts.
 
-    A fixed number of queries whatever the batch size: bulk inserts of orders, packages, events.
-    Approved merchants only (merchants.standing), by every channel: form, API, CSV import.
+    A fixed number of queries whatever the batch size: the stores, then bulk inserts of orders, packages,
+    events. Order numbers in use are left to the unique constraint, which also settles two requests racing
+    with one number; only then are they looked up, to name them. Each order comes back with `new_packages`,
+    its packages as written, to show without reading them back. Approved merchants only (merchants.standing),
+    by every channel: form, API, CSV import.
     """
     standing.merchant_check(merchant, standing.ADD)
-    errors = check_drafts(merchant=merchant, drafts=drafts)
+    errors = check_drafts(merchant=merchant, drafts=drafts, numbers_in_use=False)
     if errors:
         raise DraftErrors(errors)
+    try:
+        return _orders_insert(merchant=merchant, drafts=drafts, actor=actor)
+    except IntegrityError:
+        errors = check_drafts(merchant=merchant, drafts=drafts)
+        if not errors:
+            raise  # not an order number: a bug to see, not a message
+        raise DraftErrors(errors) from None
+
+
+@transaction.atomic
+def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor) -> list[Order]:
     now = timezone.now()
     orders = Order.objects.bulk_create(
         Order(
@@ -83,7 +105,7 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
         )
         for draft in drafts
     )
-    Package.objects.bulk_create(
+    packages = Package.objects.bulk_create(
         Package(
             order=order,
             sequence=number,
@@ -96,6 +118,11 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
         for order, draft in zip(orders, drafts, strict=True)
         for number, package in enumerate(draft.packages, start=1)
     )
+    by_order: dict[int, list[Package]] = {}
+    for package in packages:
+        by_order.setdefault(package.order_id, []).append(package)
+    for order in orders:
+        order.new_packages = by_order[order.pk]
     events_append(
         [
             order_event(order, "order.created", actor, now, "", Status.CREATED, {"packages": len(draft.packages)})
@@ -106,21 +133,21 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
     return orders
 
 
-def order_mark_ready(*, order: Order, actor: Actor) -> Order:
-    """Ask for a pickup; approved merchants only (a suspended one's orders would wait anyway)."""
-    moved, refused = orders_mark_ready(orders=[order], actor=actor)
-    if refused:
-        raise TransitionError(refused[0][1])
-    return moved[0]
+def order_mark_ready(*, order: Order | QuerySet[Order], actor: Actor) -> Order:
+    """Ask for a pickup; approved merchants only (a suspended one's orders would wait anyway).
+
+    `order` may be a queryset of it, e.g. `selectors.order_to_move`: locked as given, one read that
+    also scopes it to its merchant (404 for anyone else's) and loads what the answer shows."""
+    return the_one(*orders_mark_ready(orders=order if isinstance(order, QuerySet) else [order], actor=actor))
 
 
-def orders_mark_ready(*, orders: list[Order], actor: Actor) -> tuple[list[Order], list[tuple[Order, str]]]:
+def orders_mark_ready(
+    *, orders: Iterable[Order] | QuerySet[Order], actor: Actor
+) -> tuple[list[Order], list[tuple[Order, str]]]:
     """Flag many orders ready at once (new ones, or returned ones going out again); returns (moved,
     [(refused order, why)]). The table also lets the program move a scheduled order back to ready
     (a missed pickup); a merchant may not, as its parcels are already promised to a pickup."""
-    orders = list(orders)
-    standing.merchants_check({order.merchant_id for order in orders}, standing.READY)
-    return orders_transition(orders=orders, to=Status.READY, actor=actor, guard=_not_scheduled)
+    return orders_transition(orders=orders, to=Status.READY, actor=actor, guard=_not_scheduled, allowed=standing.READY)
 
 
 def _not_scheduled(order: Order) -> str:
@@ -137,22 +164,23 @@ def _not_at_the_counter(order: Order) -> str:
     return ""
 
 
-def order_mark_collected(*, order: Order, actor: Actor) -> Order:
+def order_mark_collected(*, order: Order | QuerySet[Order], actor: Actor) -> Order:
     """A returned order the customer came to fetch in the store: its journey ends here."""
-    standing.merchants_check([order.merchant_id], standing.COLLECTED)
-    return order_transition(order=order, to=Status.COLLECTED, actor=actor)
+    return order_transition(order=order, to=Status.COLLECTED, actor=actor, allowed=standing.COLLECTED)
 
 
-def order_cancel(*, order: Order, actor: Actor, reason: str) -> Order:
+def order_cancel(*, order: Order | QuerySet[Order], actor: Actor, reason: str) -> Order:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the order is cancelled."})
-    standing.merchants_check([order.merchant_id], standing.CANCEL)
     moved, refused = orders_transition(
-        orders=[order], to=Status.CANCELLED, actor=actor, details={"reason": reason.strip()}, guard=_not_at_the_counter
+        orders=order if isinstance(order, QuerySet) else [order],
+        to=Status.CANCELLED,
+        actor=actor,
+        details={"reason": reason.strip()},
+        guard=_not_at_the_counter,
+        allowed=standing.CANCEL,
     )
-    if refused:
-        raise TransitionError(refused[0][1])
-    return moved[0]
+    return the_one(moved, refused)
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import formats, timezone
 
 from common.actors import SYSTEM, Actor
@@ -27,11 +28,12 @@ from notifications.services import notification_email, notify
 
 from .counter_scans import Outcomes, Scan, labels_of, orders_complete, scan_labels
 from .ledger import order_move, orders_note, orders_save
-from .models import Order, Package, PickupWindow
+from .models import Order, OrderEvent, Package, PickupWindow
 from .window_states import check_window_move, window_move, windows_release_capacity
 
 Status = PickupWindow.Status
 OFFERABLE = [Status.OPEN, Status.OFFERED]
+BUSY = [Status.ACCEPTED, Status.IN_PROGRESS]  # taken by a driver
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,10 @@ def window_next_wave_now(*, window_id: int, now: datetime) -> None:
 @transaction.atomic
 def window_accept(*, window_id: int, driver: DriverCard, actor: Actor, now: datetime) -> PickupWindow:
     """Give the window to the driver. The window row is locked, so of drivers accepting at once the
-    first wins and the others find it taken (TransitionError)."""
-    window, orders = _locked(window_id)
+    first wins and the others find it taken (TransitionError). Only the window is locked and written
+    (its move and event): the others queue on that lock, so the ledger notes on its orders are left
+    to `window_note_driver` after commit."""
+    window = PickupWindow.objects.select_for_update().get(pk=window_id)
     if window.driver_id is not None:
         raise TransitionError("Already taken: another driver accepted this pickup first.")
     if window.starts_at <= now:
@@ -80,9 +84,40 @@ def window_accept(*, window_id: int, driver: DriverCard, actor: Actor, now: date
         driver_vehicle=driver.vehicle,
         at_risk=False,
     )
-    details = {"window": window.pk, "driver": driver.first_name, "vehicle": driver.vehicle}
-    orders_note(orders=orders, type="order.driver_assigned", actor=actor, at=now, details=details)
     return window
+
+
+@transaction.atomic
+def window_note_driver(*, window_id: int) -> int:
+    """After an accept commits: note the driver in the ledger of each order of the window not noted
+    since the accept (one INSERT for all). Safe to run again; returns how many orders were noted."""
+    window, orders = _locked(window_id)
+    if window.status not in BUSY:
+        return 0  # given back (or missed) meanwhile: its orders have no driver to note
+    actor = Actor.of_driver(window.driver.user)  # whoever holds it now, should it have changed hands
+    noted = set(
+        OrderEvent.objects.filter(
+            order__in=orders, type="order.driver_assigned", occurred_at__gte=window.accepted_at
+        ).values_list("order_id", flat=True)
+    )
+    details = {"window": window.pk, "driver": window.driver_name, "vehicle": window.driver_vehicle}
+    unnoted = [order for order in orders if order.pk not in noted]
+    return orders_note(
+        orders=unnoted, type="order.driver_assigned", actor=actor, at=window.accepted_at, details=details
+    )
+
+
+def windows_driver_unnoted() -> list[int]:
+    """Taken windows with an order the driver was not noted on (the task after the accept was lost)."""
+    noted = OrderEvent.objects.filter(
+        order=OuterRef("pk"), type="order.driver_assigned", occurred_at__gte=OuterRef("pickup_window__accepted_at")
+    )
+    return list(
+        Order.objects.filter(status=Order.Status.SCHEDULED, pickup_window__status__in=BUSY)
+        .exclude(Exists(noted))
+        .values_list("pickup_window_id", flat=True)
+        .distinct()
+    )
 
 
 @transaction.atomic

@@ -1,11 +1,15 @@
 """Feeds merchants' webhooks from the order ledger, in the same transaction as each event.
 
-Only merchants with an active endpoint pay for it (others cost one query per batch of events):
+Only merchants with an active endpoint pay for it (others cost one query per batch of events, none when
+the moved orders were read with `merchant_listens`):
 their orders are read once, in bulk, and each
 event's payload is the order as the API shows it, so a receiver sees what `GET /orders/{id}/` gives.
 """
 
+from django.db.models import Exists, OuterRef
+
 from webhooks.catalogue import FROM_LEDGER
+from webhooks.models import Endpoint
 from webhooks.services import Event, merchants_with_endpoints, webhooks_emit
 
 from .api.serializers import OrderSerializer
@@ -13,12 +17,31 @@ from .models import OrderEvent
 from .selectors import orders_with_details
 
 
+def merchant_listens() -> Exists:
+    """For orders read with `.annotate(merchant_listens=merchant_listens())` (the order moves lock them so):
+    whether their merchant has an active endpoint, so appending their events need not ask again."""
+    return Exists(Endpoint.objects.filter(merchant_id=OuterRef("merchant_id"), is_active=True))
+
+
 def webhooks_from_ledger(events: list[OrderEvent]) -> None:
+    events = [event for event in events if event.type in FROM_LEDGER]
+    orders = [event.order for event in events]  # events hold their loaded orders
+    known = all(hasattr(order, "merchant_listens") for order in orders)
+    webhooks_from_seals(
+        events,
+        merchant_of={order.pk: order.merchant_id for order in orders},
+        listening={order.merchant_id for order in orders if order.merchant_listens} if known else None,
+    )
+
+
+def webhooks_from_seals(events, *, merchant_of: dict[int, int], listening: set[int] | None = None) -> None:
+    """`events`: sealed ledger events, or plain entries written in bulk (order_id, type, occurred_at, hash).
+    `listening`: the merchants with an active endpoint, if known (one query otherwise)."""
     events = [event for event in events if event.type in FROM_LEDGER]
     if not events:
         return
-    merchant_of = {event.order_id: event.order.merchant_id for event in events}  # events hold their loaded orders
-    listening = merchants_with_endpoints(set(merchant_of.values()))
+    if listening is None:
+        listening = merchants_with_endpoints(set(merchant_of.values()))
     events = [event for event in events if merchant_of[event.order_id] in listening]
     if not events:
         return

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db.models import Count, F, QuerySet
 
 from common.actors import Actor
+from common.bulk import rows_update
 from common.errors import TransitionError
 
 from .models import Package, PickupWindow, WindowEvent
@@ -84,9 +85,8 @@ def windows_move(windows: QuerySet[PickupWindow], *, to: str, actor: Actor, at: 
 
 
 def windows_save_bookings(windows: Iterable[PickupWindow]) -> None:
-    """Write the bookings assignment made on locked windows (the database refuses overbooking)."""
-    for window in windows:
-        PickupWindow.objects.filter(pk=window.pk).update(booked_packages=window.booked_packages)
+    """Write the bookings assignment made on locked windows in one statement (the database refuses overbooking)."""
+    rows_update(PickupWindow, ("id", "booked_packages"), [(window.pk, window.booked_packages) for window in windows])
 
 
 def windows_release_capacity(*, order_ids: list[int]) -> None:

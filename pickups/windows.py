@@ -1,27 +1,34 @@
 """Pickup windows: planning them per site, putting ready orders into them, and missed pickups.
 
 The rules of time live in `scheduling` (pure functions); this module reads and writes rows in
-bulk, a few queries per site whatever the number of orders, and settles races with row locks.
+bulk, a few queries per site (per batch of sites for assignment) whatever the number of orders,
+and settles races with row locks.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import or_
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.actors import SYSTEM
+from common.bulk import rows_update
 from common.tasks import enqueue_on_commit
-from merchants.models import Membership, Site, Store
+from merchants.models import Membership, Merchant, Site, Store
 from merchants.services import program_admin_emails
 from merchants.standing import PICKUP, merchant_refusal
 from notifications.services import notification_email
 
 from . import scheduling
 from .customer_messages import customers_tell
-from .ledger import order_move, orders_save
+from .ledger import PlainMove, order_move, orders_move_plain, orders_save
 from .models import Order, Package, PickupWindow
 from .window_states import window_move, windows_move, windows_release_capacity, windows_save_bookings
 
@@ -105,18 +112,32 @@ def _sync_site_windows(site: Site, slots: list[scheduling.Slot], today, now) -> 
 
 @dataclass
 class Assignment:
-    scheduled: list[Order] = field(default_factory=list)
-    unscheduled: list[Order] = field(default_factory=list)
-    newly_unscheduled: list[Order] = field(default_factory=list)  # their reason is new: saved and alerted
+    """What a run did, by order id: the orders scheduled, and those left ready (each saying why)."""
+
+    scheduled: list[int] = field(default_factory=list)
+    unscheduled: list[int] = field(default_factory=list)
 
     def add(self, other: "Assignment") -> None:
         self.scheduled += other.scheduled
         self.unscheduled += other.unscheduled
-        self.newly_unscheduled += other.newly_unscheduled
 
 
 # Sites handled per transaction: bounds how long rows stay locked and how much a run holds in memory.
 SITES_PER_BATCH = 50
+
+
+class Ready(NamedTuple):
+    """A locked ready order, as plain values: assignment builds no model instance per order."""
+
+    pk: int
+    external_id: str
+    merchant_id: int
+    store_id: int
+    service_level: str
+    ready_at: datetime
+    not_scheduled_reason: str
+    quoted_window: int | None
+    size: int  # its packages
 
 
 def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = None) -> Assignment:
@@ -124,17 +145,20 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
 
     A window qualifies if it starts after now + PICKUP_LEAD_MINUTES, the order's store is open
     throughout it, it has room for all the order's packages, and it falls within the days the
-    service level allows. Sites are handled in batches, in site order, one transaction each:
-    their ready orders are locked (SKIP LOCKED: another worker's are left to it) and their
-    windows locked, so concurrent workers never book a window over capacity or an order twice,
-    and the queries grow with sites and windows used, not with orders. Orders of a merchant that
-    may not have orders picked up (not approved) wait, saying why, until it is approved again.
+    service level allows (`choose_window` states the rule for one order). Sites are handled in
+    batches, in site order, one transaction each: their ready orders are locked (SKIP LOCKED:
+    another worker's are left to it) and their windows locked, so concurrent workers never book a
+    window over capacity or an order twice. A batch is set-based: its orders are read as plain
+    values, the rules are worked out once per store and promise, and the orders, their ledger
+    events and the windows' bookings are written by one statement each; customers hear of it from a
+    task after commit. Orders of a merchant that may not have orders picked up (not approved) wait,
+    saying why, until it is approved again.
     """
     now = now or timezone.now()
     ready = Order.objects.filter(status=Order.Status.READY)
     if order_ids is not None:
         ready = ready.filter(pk__in=order_ids)
-    site_ids = sorted(set(ready.values_list("store__site_id", flat=True)))
+    site_ids = sorted(ready.order_by().values_list("store__site_id", flat=True).distinct())
     result = Assignment()
     for start in range(0, len(site_ids), SITES_PER_BATCH):
         batch = site_ids[start : start + SITES_PER_BATCH]
@@ -144,19 +168,8 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
 
 @transaction.atomic
 def _assign_sites(ready, now: datetime) -> Assignment:
-    orders = _hold_for_standing(
-        list(
-            ready.select_for_update(skip_locked=True, of=("self",))
-            .select_related("quote", "merchant")
-            .order_by("ready_at", "pk")
-        )
-    )
-    sizes = dict(
-        Package.objects.filter(order__in=[order.pk for order in orders])
-        .values("order")
-        .annotate(count=Count("pk"))
-        .values_list("order", "count")
-    )
+    merchants, orders = _lock_ready(ready)
+    orders = _hold_for_standing(orders, merchants)
     stores = {
         store.pk: store
         for store in Store.objects.filter(pk__in={order.store_id for order in orders})
@@ -164,56 +177,124 @@ def _assign_sites(ready, now: datetime) -> Assignment:
         .prefetch_related("opening_hours", "closures")
     }
     calendars = {pk: calendar_of(store) for pk, store in stores.items()}
-    by_site: dict[int, list[Order]] = {}
-    for order in orders:
-        order.store = stores[order.store_id]
-        by_site.setdefault(order.store.site_id, []).append(order)
-    result, events, changed_windows = Assignment(), [], {}
-    for site_id in sorted(by_site):  # windows are locked site by site, always in the same order
-        _assign_site(by_site[site_id], calendars, sizes, now, result, events, changed_windows)
-    windows_save_bookings(changed_windows.values())
-    orders_save(result.scheduled, events)
-    _save_reasons(result.newly_unscheduled)
-    customers_tell(orders=result.scheduled, what="scheduled")
+    promises, last_days = _promises(orders, stores, calendars, now)
+    windows = _lock_windows(last_days, now)
+    result, moves, left, booked = _choose(orders, stores, calendars, promises, windows)
+    windows_save_bookings(booked)
+    orders_move_plain(moves, from_status=Order.Status.READY, to=Order.Status.SCHEDULED, actor=SYSTEM, at=now)
+    _save_reasons(left, stores, merchants)
+    if result.scheduled:
+        enqueue_on_commit("pickups.tasks.tell_customers_scheduled", order_ids=result.scheduled)
     return result
 
 
-def _assign_site(orders, calendars, sizes, now, result, events, changed_windows):
-    site = orders[0].store.site
-    today = scheduling.local_date(now, site.timezone)
-    promises = {order.pk: _promise(order, calendars[order.store_id], now, today) for order in orders}
-    last_day = max((p.last_day for p in promises.values() if p.last_day), default=None)
-    # Locked in id order, as every other writer of windows locks them, then taken in time order.
-    locked = list(windows_open_to_orders(site, now, last_day).order_by("pk").select_for_update()) if last_day else []
-    windows = sorted(locked, key=lambda window: (window.starts_at, window.pk))
-    fitting = {}  # the windows that keep a promise at a store, worked out once per store and promise
+def _choose(orders: list[Ready], stores, calendars, promises, windows):
+    """A window for each order, in turn (`pick_window` among the `fitting_windows` of its store and
+    promise, worked out once per store and promise), booked as it goes. Returns what happened, the
+    moves to write, the orders left ready with why, and the windows booked."""
+    result, moves, left = Assignment(), [], []
+    fitting = {}
+    into = {}  # per window: what scheduling into it writes, and the window
     for order in orders:
-        promise, size = promises[order.pk], sizes.get(order.pk, 0)
+        store, promise = stores[order.store_id], promises[order.pk]
         key = (order.store_id, promise)
         if key not in fitting:
-            fitting[key] = fitting_windows(
-                windows, store=order.store, calendar=calendars[order.store_id], promise=promise
-            )
-        window = pick_window(fitting[key], size=size, preferred=order.quote.window_id if order.quote_id else None)
+            site_windows = windows.get(store.site_id, [])
+            fitting[key] = fitting_windows(site_windows, store=store, calendar=calendars[store.pk], promise=promise)
+        window = pick_window(fitting[key], size=order.size, preferred=order.quoted_window)
         if window is None:
-            _leave_ready(order, _why_not(order.store, promise, fitting[key]), result)
+            result.unscheduled.append(order.pk)
+            left.append((order, _why_not(store, promise, fitting[key])))
             continue
-        window.booked_packages += size
-        changed_windows[window.pk] = window
-        order.pickup_window, order.not_scheduled_reason = window, ""
-        order.promised_date = scheduling.promised_delivery_day(pickup_ends_at=window.ends_at, customer_tz=site.timezone)
-        details = {"window": window.pk, "starts_at": window.starts_at.isoformat(), "site": site.name}
-        events.append(order_move(order, to=Order.Status.SCHEDULED, actor=SYSTEM, at=now, details=details))
-        result.scheduled.append(order)
+        window.booked_packages += order.size
+        if window.pk not in into:
+            into[window.pk] = (*_scheduled_in(window, store.site), window)
+        writes, details, _ = into[window.pk]
+        moves.append(PlainMove(order.pk, order.merchant_id, writes, details))
+        result.scheduled.append(order.pk)
+    return result, moves, left, [window for _, _, window in into.values()]
 
 
-def _promise(order: Order, calendar, now: datetime, today):
+def _lock_ready(ready) -> tuple[dict[int, Merchant], list[Ready]]:
+    """The batch's ready orders, locked (those another transaction holds are skipped) and taken in the
+    order they became ready, with the packages of each; and their merchants."""
+    packages = Package.objects.filter(order=OuterRef("pk")).order_by().values("order").annotate(count=Count("pk"))
+    rows = (
+        ready.select_for_update(skip_locked=True, of=("self",))
+        .annotate(size=Coalesce(Subquery(packages.values("count")), 0))
+        .order_by("ready_at", "pk")
+        .values_list(*Ready._fields[:7], "quote__window_id", "size")
+    )
+    orders = [Ready(*row) for row in rows]
+    return Merchant.objects.in_bulk({order.merchant_id for order in orders}), orders
+
+
+def _promises(orders: list[Ready], stores, calendars, now: datetime):
+    """Each order's promise (`order_promise`) and each site's last promised day. A promise is worked out
+    once per store, service level, local day the order became ready and side of the store's cutoff:
+    all that `scheduling.pickup_deadline` reads of the time."""
+    known, promises, last_days = {}, {}, {}
+    for order in orders:
+        store = stores[order.store_id]
+        local = order.ready_at.astimezone(ZoneInfo(store.site.timezone))
+        key = (store.pk, order.service_level, local.date(), local.time() < store.same_day_cutoff)
+        if key not in known:
+            known[key] = promise = order_promise(store, calendars[store.pk], order.service_level, order.ready_at, now)
+            if promise.last_day and promise.last_day > last_days.get(store.site_id, date.min):
+                last_days[store.site_id] = promise.last_day
+        promises[order.pk] = known[key]
+    return promises, last_days
+
+
+def order_promise(store: Store, calendar, service_level: str, ready_at: datetime, now: datetime):
     """The order's promise, from when it was made ready; once that day has passed without a window
     (all were full), the order is late and goes out as soon as it can, as if made ready now."""
-    promise = promise_for(order.store, calendar, order.service_level, order.ready_at)
-    if promise.last_day is not None and promise.last_day < today:
-        return promise_for(order.store, calendar, order.service_level, now)
+    promise = promise_for(store, calendar, service_level, ready_at)
+    if promise.last_day is not None and promise.last_day < scheduling.local_date(now, store.site.timezone):
+        return promise_for(store, calendar, service_level, now)
     return promise
+
+
+def _lock_windows(last_days: dict[int, date], now: datetime) -> dict[int, list[PickupWindow]]:
+    """The sites' windows open to orders up to each one's last promised day, by site in time order.
+    Locked in id order, as every other writer of windows locks them."""
+    sites_by_day: dict[date, list[int]] = {}
+    for site_id, day in last_days.items():
+        sites_by_day.setdefault(day, []).append(site_id)
+    if not sites_by_day:
+        return {}
+    horizon = reduce(or_, (Q(site_id__in=sites, local_date__lte=day) for day, sites in sites_by_day.items()))
+    windows: dict[int, list[PickupWindow]] = {}
+    for window in _open_to_orders(now).filter(horizon).order_by("pk").select_for_update():
+        windows.setdefault(window.site_id, []).append(window)
+    for site_windows in windows.values():
+        site_windows.sort(key=lambda window: (window.starts_at, window.pk))
+    return windows
+
+
+def _scheduled_in(window: PickupWindow, site: Site) -> tuple[tuple, dict]:
+    """What scheduling an order into the window writes (MOVE_WRITES: the window, no reason, the promised
+    day), and its ledger event's details."""
+    promised = scheduling.promised_delivery_day(pickup_ends_at=window.ends_at, customer_tz=site.timezone)
+    return (window.pk, "", promised), {
+        "window": window.pk,
+        "starts_at": window.starts_at.isoformat(),
+        "site": site.name,
+    }
+
+
+def customers_tell_scheduled(*, order_ids: list[int]) -> int:
+    """Tell the customers of these orders, if still scheduled, the day they were promised. Run by a task
+    after the assignment commits: a message rendered per customer holds no lock."""
+    orders = list(Order.objects.filter(pk__in=order_ids, status=Order.Status.SCHEDULED).select_related("store"))
+    customers_tell(orders=orders, what="scheduled")
+    return len(orders)
+
+
+def _open_to_orders(now: datetime):
+    return PickupWindow.objects.filter(
+        status__in=OPEN_FOR_ORDERS, starts_at__gt=now + timedelta(minutes=settings.PICKUP_LEAD_MINUTES)
+    )
 
 
 def promise_for(store: Store, calendar: scheduling.StoreCalendar, service_level: str, ready_at: datetime):
@@ -228,12 +309,7 @@ def promise_for(store: Store, calendar: scheduling.StoreCalendar, service_level:
 
 def windows_open_to_orders(site: Site, now: datetime, last_day):
     """The site's windows that can still take orders: open, far enough ahead, within the horizon."""
-    return PickupWindow.objects.filter(
-        site=site,
-        status__in=OPEN_FOR_ORDERS,
-        starts_at__gt=now + timedelta(minutes=settings.PICKUP_LEAD_MINUTES),
-        local_date__lte=last_day,
-    ).order_by("starts_at", "pk")
+    return _open_to_orders(now).filter(site=site, local_date__lte=last_day).order_by("starts_at", "pk")
 
 
 def choose_window(windows, *, store, calendar, promise, size, preferred=None) -> tuple[PickupWindow | None, str]:
@@ -256,7 +332,8 @@ def fitting_windows(windows, *, store, calendar, promise) -> list[PickupWindow]:
 def pick_window(fits: list[PickupWindow], *, size: int, preferred: int | None = None) -> PickupWindow | None:
     """The preferred window (a quoted one) if it has room for `size` packages, else the earliest that does."""
     roomy = [window for window in fits if window.free_packages >= size]
-    return next((window for window in roomy if window.pk == preferred), roomy[0] if roomy else None)
+    quoted = next((window for window in roomy if window.pk == preferred), None) if preferred else None
+    return quoted or (roomy[0] if roomy else None)
 
 
 def _slot(window: PickupWindow) -> scheduling.Slot:
@@ -272,39 +349,36 @@ def _why_not(store: Store, promise, fits) -> str:
     return f"No pickup window at {store.site.name} while {store.name} is open, until {day}."
 
 
-def _hold_for_standing(orders: list[Order]) -> list[Order]:
+def _hold_for_standing(orders: list[Ready], merchants: dict[int, Merchant]) -> list[Ready]:
     """The orders whose merchant may have them picked up; the others keep waiting, and say why (one
-    UPDATE per reason, only where it changed; no alert: the admins suspended the merchant themselves)."""
-    held: dict[str, list[int]] = {}
-    going = []
-    for order in orders:
-        why = merchant_refusal(order.merchant, PICKUP)[:300]
-        if not why:
-            going.append(order)
-        elif order.not_scheduled_reason != why:
-            held.setdefault(why, []).append(order.pk)
-    for why, ids in held.items():
-        Order.objects.filter(pk__in=ids).update(not_scheduled_reason=why)
-    return going
+    UPDATE, only where the reason changed; no alert: the admins suspended the merchant themselves)."""
+    refusals = {pk: merchant_refusal(merchant, PICKUP)[:300] for pk, merchant in merchants.items()}
+    held = [
+        (order.pk, refusals[order.merchant_id])
+        for order in orders
+        if refusals[order.merchant_id] and order.not_scheduled_reason != refusals[order.merchant_id]
+    ]
+    rows_update(Order, ("id", "not_scheduled_reason"), held)
+    return [order for order in orders if not refusals[order.merchant_id]]
 
 
-def _leave_ready(order: Order, reason: str, result: Assignment) -> None:
-    """Keep the order ready and say why; a new reason is saved and reported to the admins."""
-    if order.not_scheduled_reason != reason:
-        order.not_scheduled_reason = reason
-        result.newly_unscheduled.append(order)
-    result.unscheduled.append(order)
-
-
-def _save_reasons(orders: list[Order]) -> None:
-    """One UPDATE per distinct reason, and one email to the admins listing the orders."""
-    if orders:
-        notification_email(to=program_admin_emails(), template="order_not_scheduled", context={"orders": orders})
-    by_reason: dict[str, list[int]] = {}
-    for order in orders:
-        by_reason.setdefault(order.not_scheduled_reason, []).append(order.pk)
-    for reason, ids in by_reason.items():
-        Order.objects.filter(pk__in=ids).update(not_scheduled_reason=reason)
+def _save_reasons(left: list[tuple[Ready, str]], stores, merchants) -> None:
+    """Orders kept ready say why; a new reason is saved (one UPDATE) and reported to the admins in one
+    email listing the orders."""
+    new = [(order, reason) for order, reason in left if order.not_scheduled_reason != reason]
+    if not new:
+        return
+    rows_update(Order, ("id", "not_scheduled_reason"), [(order.pk, reason) for order, reason in new])
+    listed = [
+        {
+            "external_id": order.external_id,
+            "merchant": merchants[order.merchant_id],
+            "store": stores[order.store_id],
+            "not_scheduled_reason": reason,
+        }
+        for order, reason in new
+    ]
+    notification_email(to=program_admin_emails(), template="order_not_scheduled", context={"orders": listed})
 
 
 def windows_missed(*, now: datetime | None = None) -> list[PickupWindow]:

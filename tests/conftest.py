@@ -8,7 +8,7 @@ from django.utils import timezone
 from common.actors import SYSTEM
 from pickups.ledger import orders_transition
 from pickups.models import Order
-from pickups.windows import orders_assign
+from pickups.windows import customers_tell_scheduled, orders_assign
 from tests.factories import PASSWORD, DriverFactory, MembershipFactory, StoreFactory, WindowFactory, make_orders
 
 
@@ -103,7 +103,8 @@ def window(db, monday_morning):
     window = WindowFactory(site=store.site, starts_at=timezone.now() + timedelta(minutes=90))
     orders = make_orders(store, packages=3)
     orders_transition(orders=orders, to=Order.Status.READY, actor=SYSTEM)
-    orders_assign(order_ids=[o.pk for o in orders], now=timezone.now() - timedelta(hours=1))
+    assigned = orders_assign(order_ids=[o.pk for o in orders], now=timezone.now() - timedelta(hours=1))
+    customers_tell_scheduled(order_ids=assigned.scheduled)  # as the task queued at commit does
     window.refresh_from_db()
     assert window.booked_packages == 3
     return window

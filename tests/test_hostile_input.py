@@ -582,7 +582,8 @@ def test_the_ledger_shows_the_drivers_first_name_only(window, api, django_captur
     assert offer.driver == driver
     order = window.orders.get()
     client = driver_api(driver)
-    assert client.post(f"/api/v1/driver/offers/{offer.pk}/accept/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # the ledger notes the driver after the accept commits
+        assert client.post(f"/api/v1/driver/offers/{offer.pk}/accept/").status_code == 200
 
     with time_machine.travel(window.starts_at - timedelta(minutes=10)):
         assert client.post(f"/api/v1/driver/windows/{window.pk}/arrive/", {}, format="json").status_code == 200

@@ -24,9 +24,14 @@ DEBUG = env.bool("DEBUG", default=False)
 
 # Keep database connections between requests (opening one costs more than most requests), checked
 # before reuse so a restarted PostgreSQL costs one failed check, not a failed request. Behind PgBouncer
-# in transaction mode set DATABASE_CONN_MAX_AGE=0 and let the pool keep them.
+# in transaction mode set DATABASE_CONN_MAX_AGE=0 and let the pool keep them, and
+# DATABASE_DISABLE_SERVER_SIDE_CURSORS=true: the CSV export streams through a cursor that lives across
+# transactions, which such a pool cannot keep on one server connection.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(  # noqa: F405
+    "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DEMO_DATA_ALLOWED = False
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")

@@ -14,7 +14,10 @@ from deliveries.services import (
     offer_accept,
     offer_decline,
     offers_expire,
+    window_give_back,
     window_offer_wave,
+    window_taken_follow_up,
+    windows_taken_unfollowed,
     windows_to_offer,
 )
 from deliveries.tasks import offer_windows
@@ -91,12 +94,17 @@ def test_accepting_takes_the_window_and_withdraws_the_other_offers(window, djang
 
     window.refresh_from_db()
     assert window.status == "accepted" and window.driver == winner and accepted.status == "accepted"
-    # the others are withdrawn and told after commit, by one task (which queues one for the messages)
-    assert after_commit[0].args[0] == "deliveries.tasks.withdraw_other_offers"
+    # the ledger notes, the withdrawals and the messages follow after commit, in one task for the batch
+    # (which queues one delivery task per channel: in-app, text)
+    assert [callback.args[0] for callback in after_commit] == [
+        "deliveries.tasks.follow_up_accept",
+        "notifications.tasks.deliver_notifications",
+        "notifications.tasks.deliver_notifications",
+    ]
     assert Offer.objects.get(driver=other).status == "withdrawn"
     assert Notification.objects.filter(user=other.user, template="offer_withdrawn").exists()
     assert window.orders.get().events.filter(type="order.driver_assigned").exists()
-    with pytest.raises(TransitionError, match="no longer be accepted"):
+    with pytest.raises(TransitionError, match="Already taken: another driver accepted this pickup first"):
         offer_accept(offer=Offer.objects.get(driver=other), driver=other)
 
 
@@ -196,13 +204,65 @@ def test_arriving_starts_the_pickup_and_protects_it_from_the_no_show_sweep(windo
         window_arrive(window_id=window.pk, driver_id=driver.pk, actor=SYSTEM, now=on_time)
 
 
-def test_offers_left_open_by_a_lost_task_are_withdrawn_by_the_sweep(window):
+def test_the_accept_itself_writes_only_the_window_and_the_offer(window, django_assert_num_queries):
+    """The winner holds the window's lock: no ledger notes, messages or withdrawals inside it."""
+    winner, other = driver_at(window, 1), driver_at(window, 2)
+    offers = window_offer_wave(window_id=window.pk, now=timezone.now())
+    # the offer read without a lock; then savepoints and their releases (the accept's, window_accept's),
+    # the driver's lock, the offer again, the overlap check, the window's lock, its UPDATE and event, the
+    # offer's UPDATE
+    with django_assert_num_queries(12):
+        offer_accept(offer=offers[0], driver=winner)  # its after-commit task has not run
+
+    assert not window.orders.get().events.filter(type="order.driver_assigned").exists()
+    assert Offer.objects.get(driver=other).status == "open"
+    assert not Notification.objects.filter(template="offer_withdrawn").exists()
+
+
+def test_a_driver_who_lost_the_race_hears_so_without_a_transaction(window, django_assert_num_queries):
+    winner, other = driver_at(window, 1), driver_at(window, 2)
+    offers = window_offer_wave(window_id=window.pk, now=timezone.now())
+    offer_accept(offer=offers[0], driver=winner)
+
+    with django_assert_num_queries(1), pytest.raises(TransitionError, match="Already taken"):
+        offer_accept(offer=offers[1], driver=other)  # its after-commit withdrawal has not run yet
+
+
+def test_the_follow_up_notes_each_order_once_and_tells_the_others_once(window):
+    winner, other = driver_at(window, 1), driver_at(window, 2)
+    offers = window_offer_wave(window_id=window.pk, now=timezone.now())
+    offer_accept(offer=offers[0], driver=winner)
+
+    assert window_taken_follow_up(window_id=window.pk) == 1
+    assert window_taken_follow_up(window_id=window.pk) == 0  # a duplicate task changes nothing
+
+    window.refresh_from_db()
+    [note] = window.orders.get().events.filter(type="order.driver_assigned")
+    assert note.occurred_at == window.accepted_at and note.actor_label == winner.first_name
+    assert note.details == {"window": window.pk, "driver": winner.first_name, "vehicle": window.driver_vehicle}
+    assert Notification.objects.filter(user=other.user, template="offer_withdrawn").count() == 2  # app, text
+
+
+def test_a_window_given_back_before_its_follow_up_gets_no_note(window):
+    winner = driver_at(window, 1)
+    [offer] = window_offer_wave(window_id=window.pk, now=timezone.now())
+    offer_accept(offer=offer, driver=winner)
+    window_give_back(window=window, driver=winner)
+
+    window_taken_follow_up(window_id=window.pk)
+
+    assert not window.orders.get().events.filter(type="order.driver_assigned").exists()
+
+
+def test_what_a_lost_follow_up_left_is_done_by_the_sweep(window):
     winner, other = driver_at(window, 1), driver_at(window, 2)
     offers = window_offer_wave(window_id=window.pk, now=timezone.now())
     offer_accept(offer=offers[0], driver=winner)  # its after-commit task never ran
-    assert Offer.objects.get(driver=other).status == "open"
+    assert windows_taken_unfollowed() == [window.pk]
 
     offer_windows()
 
     assert Offer.objects.get(driver=other).status == "withdrawn"
     assert Notification.objects.filter(user=other.user, template="offer_withdrawn", channel="in_app").exists()
+    assert window.orders.get().events.filter(type="order.driver_assigned").count() == 1
+    assert windows_taken_unfollowed() == []

@@ -75,7 +75,8 @@ def test_two_workers_assigning_at_once_never_overbook_a_window():
 
 
 def test_a_driver_accepting_while_the_merchant_cancels_never_deadlocks(window, driver):
-    """Both lock the order before the window, so whichever is second waits and then goes through."""
+    """The accept locks only the window (its notes on the orders come after commit) and the cancel the
+    order, then the window: whichever is second waits and then goes through."""
     [offer] = window_offer_wave(window_id=window.pk, now=timezone.now())
     order = window.orders.get()
     barrier = threading.Barrier(2)

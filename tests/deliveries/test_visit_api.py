@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
 from deliveries.models import Offer
-from deliveries.services import offer_accept, offers_withdraw_taken, window_offer_wave
+from deliveries.services import offer_accept, window_offer_wave, window_taken_follow_up
 from merchants.handoff_codes import STEP_SECONDS, store_code
 from notifications.models import Notification
 from pickups.ledger import orders_transition
@@ -282,7 +282,7 @@ class TestRelease:
         rival = DriverFactory()
         offers = {o.driver_id: o for o in window_offer_wave(window_id=window.pk, now=timezone.now())}
         offer_accept(offer=offers[driver.pk], driver=driver)
-        offers_withdraw_taken(window_id=window.pk)
+        window_taken_follow_up(window_id=window.pk)
         assert Offer.objects.get(pk=offers[rival.pk].pk).status == "withdrawn"
 
         api_for(driver).post(f"/api/v1/driver/windows/{window.pk}/release/")

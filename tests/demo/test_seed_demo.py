@@ -68,7 +68,7 @@ def test_json_output_has_working_logins(capsys, client):
         assert login["merchant"] in client.get("/", follow=True).content.decode()
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {login['api_key']}")
-        assert api.get("/api/v1/orders/").json()["count"] >= 3
+        assert len(api.get("/api/v1/orders/").json()["results"]) >= 3
     for login in credentials["drivers"]:
         token = APIClient().post("/api/v1/auth/token/", {"username": login["username"], "password": login["password"]})
         assert token.status_code == 200, login

@@ -363,7 +363,7 @@ class TestSuspension:
         assignment = orders_assign(now=an_hour_ago)
 
         scheduled.refresh_from_db()
-        assert assignment.scheduled == [scheduled]
+        assert assignment.scheduled == [scheduled.pk]
         assert scheduled.status == Order.Status.SCHEDULED and scheduled.not_scheduled_reason == ""
 
     def test_a_ready_order_of_a_pending_merchant_is_never_scheduled(self, monday_morning):
@@ -431,7 +431,7 @@ def test_a_suspension_while_an_assignment_runs_withdraws_what_it_scheduled(monda
         )
         time.sleep(0.5)  # the suspension now waits for the assignment's lock on the order
         go_on.set()
-        assert [order.pk for order in assigned.result(timeout=30).scheduled] == [orders[0].pk]
+        assert assigned.result(timeout=30).scheduled == [orders[0].pk]
         suspended.result(timeout=30)
 
     order = Order.objects.get(pk=orders[0].pk)

@@ -58,9 +58,10 @@ def test_window_events_are_append_only():
         WindowEvent.objects.all().delete()
 
 
-def test_the_life_of_a_window_is_in_its_ledger(window, driver, monday_morning):
+def test_the_life_of_a_window_is_in_its_ledger(window, driver, monday_morning, django_capture_on_commit_callbacks):
     [offer] = window_offer_wave(window_id=window.pk, now=timezone.now())
-    offer_accept(offer=offer, driver=driver)
+    with django_capture_on_commit_callbacks(execute=True):  # the orders' notes follow the accept's commit
+        offer_accept(offer=offer, driver=driver)
 
     assert list(window.events.values_list("from_status", "to_status")) == [("open", "offered"), ("offered", "accepted")]
     assert OrderEvent.objects.filter(type="order.driver_assigned", details__vehicle="Silver sedan (Car)").exists()

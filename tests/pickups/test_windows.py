@@ -194,12 +194,28 @@ class TestAssignment:
         # one window per site holds everything, so only the number of orders differs
         PickupWindow.objects.update(capacity_packages=1000)
         small = _queries(orders_assign)
-        for site in sites:  # 60 orders at once: SQLite splits an INSERT of more than ~70 messages in two
+        for site in sites:
             ready(StoreFactory(site=site), 30, packages=2)
         Order.objects.filter(status="scheduled").update(status="delivered")
         large = _queries(orders_assign)
 
         assert small == large
+
+
+def test_customers_hear_their_promised_day_from_a_task_after_commit(store, django_capture_on_commit_callbacks):
+    from notifications.models import Notification
+
+    windows_plan()
+    [order] = ready(store)
+
+    with django_capture_on_commit_callbacks() as queued:
+        orders_assign()
+    assert not Notification.objects.filter(template="customer_scheduled").exists()  # nothing rendered under the locks
+    for callback in queued:
+        callback()
+
+    [text] = Notification.objects.filter(template="customer_scheduled")
+    assert text.recipient == order.customer_phone and "will be delivered on Monday" in text.body
 
 
 def test_orders_that_cannot_be_placed_cost_no_query_each(store, traveller, django_capture_on_commit_callbacks):

@@ -1,0 +1,64 @@
+"""Writing many rows at once, each with its own values: one statement, not one per row or per group.
+
+`rows_update` is an `UPDATE … FROM` a set of rows. On PostgreSQL the rows travel as one array per
+column (`unnest`), so the statement has a handful of parameters however many rows it sets; other
+databases (SQLite in development and tests) get a `VALUES` list, split to their parameter limit.
+"""
+
+from datetime import date
+
+from django.db import connection
+from django.db.models import Model
+
+
+def rows_update(model: type[Model], columns: tuple[str, ...], rows: list[tuple], **same) -> None:
+    """Set `columns[1:]` of each row whose primary key is `columns[0]`, and `same` on all of them.
+
+    `rows` hold plain, hashable values the database driver adapts (ints, strings, dates); `columns`
+    and the keys of `same` are the model's column names (`pickup_window_id`, not `pickup_window`).
+    """
+    if not rows:
+        return
+    columns, values, same = _fold_alike(columns, rows, same)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    keyed = [model._meta.get_field(name) for name in columns]
+    shared = [model._meta.get_field(name) for name in same]
+    names = [quote(field.column) for field in keyed]
+    assignments = ", ".join([f"{name} = v.{name}" for name in names[1:]] + [f"{quote(f.column)} = %s" for f in shared])
+    update = f"UPDATE {table} SET {assignments} FROM {{rows}} WHERE {table}.{names[0]} = v.{names[0]}"
+    constants = _prepared(shared, same.values())
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in keyed)
+            sql = update.format(rows=f"unnest({arrays}) AS v({', '.join(names)})")
+            cursor.execute(sql, [*constants, *map(_array, values)])
+            return
+        rows = list(zip(*values, strict=True))
+        size = (connection.features.max_query_params - len(constants)) // len(keyed)
+        row = "(" + ", ".join(["%s"] * len(keyed)) + ")"
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            sql = f"WITH v({', '.join(names)}) AS (VALUES {', '.join([row] * len(chunk))}) " + update.format(rows="v")
+            cursor.execute(sql, [value for values in chunk for value in _prepared(keyed, values)] + constants)
+
+
+def _fold_alike(columns: tuple[str, ...], rows: list[tuple], same: dict) -> tuple[tuple, list[tuple], dict]:
+    """The columns whose values differ, those values column by column, and `same` with the columns that
+    hold one value in every row: those are set as constants, less to send for the same result."""
+    values = list(zip(*rows, strict=True))
+    alike = {name: column[0] for name, column in zip(columns[1:], values[1:], strict=True) if len(set(column)) == 1}
+    kept = [index for index, name in enumerate(columns) if name not in alike]
+    return tuple(columns[i] for i in kept), [values[i] for i in kept], {**alike, **same}
+
+
+def _array(column: tuple) -> str | list:
+    """A column as a PostgreSQL array: spelled out at once when its values are ints or dates (whose text
+    needs no quoting), which is far quicker than adapting thousands of values one by one."""
+    if all(type(value) in (int, date) for value in column):
+        return "{" + ",".join(map(str, column)) + "}"
+    return list(column)
+
+
+def _prepared(fields, values) -> list:
+    return [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
