@@ -1,21 +1,28 @@
 """How the REST API speaks errors: always JSON with field names, never a 500 for bad input."""
 
+import sys
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
-from django.views.defaults import page_not_found
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import NotAllowedError, TooManyAttemptsError, TransitionError
+from .unavailable import database_unavailable, log_unavailable, unavailable_json, unavailable_page
 
 
 def exception_handler(exc, context):
     """DRF's handler, plus our domain errors: illegal state moves 409, not allowed 403, too many tries 429,
-    rule breaks 400; and a body over DATA_UPLOAD_MAX_MEMORY_SIZE 413, as JSON like every other error."""
+    rule breaks 400; a body over DATA_UPLOAD_MAX_MEMORY_SIZE 413, as JSON like every other error; and a
+    database connection lost mid-request 503 with Retry-After (the client sends it again)."""
+    if database_unavailable(exc):
+        log_unavailable(exc)
+        return unavailable_json()
     if isinstance(exc, TransitionError):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, TooManyAttemptsError):
@@ -40,4 +47,15 @@ def not_found(request, exception):
     portal's page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """Django's 500 handler, for whatever no view handled (portal views, middleware): a database that could
+    not answer is a 503 with Retry-After, JSON under /api/ and the portal's page elsewhere; anything else
+    Django's own 500. Django calls it while handling the exception, so sys.exc_info() holds it."""
+    error = sys.exc_info()[1]
+    if error is None or not database_unavailable(error):
+        return defaults.server_error(request)
+    log_unavailable(error)
+    return unavailable_json() if request.path.startswith("/api/") else unavailable_page()

@@ -1,8 +1,8 @@
 """The Celery app: configuration from Django settings (CELERY_*), task discovery, the beat schedule.
 
 Work that must not be lost is acknowledged after it runs (acks_late) and a worker takes one task at
-a time (prefetch 1), so a crashed worker's task goes back to the queue. Beat's whole schedule lives
-here, in one place.
+a time (prefetch 1), so a crashed worker's task goes back to the queue (after the broker's visibility
+timeout, CELERY_VISIBILITY_TIMEOUT). Beat's whole schedule lives here, in one place.
 """
 
 import os
@@ -23,6 +23,8 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     task_soft_time_limit=120,
+    # Under the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT, 300 s): a task still running when it
+    # passes would be handed to a second worker.
     task_time_limit=180,
     timezone="UTC",
     enable_utc=True,
@@ -42,17 +44,20 @@ app.conf.beat_schedule = {
         "task": "webhooks.tasks.resend_due_deliveries",
         "schedule": crontab(minute="*"),
     },
+    # Every minute, like the other sweeps that finish a killed worker's work: a lost import resumes as soon
+    # as it counts as stuck.
     "pickups-resume-stuck-imports": {
         "task": "pickups.tasks.resume_stuck_imports",
-        "schedule": crontab(minute="*/5"),
+        "schedule": crontab(minute="*"),
     },
     "pickups-plan-windows": {
         "task": "pickups.tasks.plan_windows",
         "schedule": crontab(minute=5),
     },
+    # Every minute: the ready orders of a killed assignment get their window (or their reason) within a minute.
     "pickups-assign-ready-orders": {
         "task": "pickups.tasks.assign_ready_orders",
-        "schedule": crontab(minute="*/5"),
+        "schedule": crontab(minute="*"),
     },
     "pickups-sweep-missed-windows": {
         "task": "pickups.tasks.sweep_missed_windows",
@@ -73,6 +78,11 @@ app.conf.beat_schedule = {
     "deliveries-flag-overdue-returns": {
         "task": "deliveries.tasks.flag_overdue_returns",
         "schedule": crontab(minute="*/15"),
+    },
+    # 13:00 UTC: 6 AM in Chandler, 5 or 6 AM in Las Vegas, 8 or 9 AM in Tysons, before the first pickups.
+    "pickups-send-operations-digest": {
+        "task": "pickups.tasks.send_operations_digest",
+        "schedule": crontab(hour=13, minute=0),
     },
     "merchants-expire-idempotency-keys": {
         "task": "merchants.tasks.expire_idempotency_keys",

@@ -38,3 +38,4 @@ urlpatterns = [
 ]
 
 handler404 = "common.api.not_found"  # JSON under /api/, like every other API error
+handler500 = "common.api.server_error"  # a lost database connection is a 503 to retry, not a 500

@@ -12,13 +12,15 @@ from . import services
 from .models import Closure, Invitation, Membership, Merchant, OpeningHours, Site, Store
 
 
-class MembershipInline(admin.TabularInline):
+# Stacked, not tabular: Django's tabular inlines give their inputs no labels (axe-core: critical for a
+# screen reader), and the merchant's page is where an approval email sends the program team.
+class MembershipInline(admin.StackedInline):
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
 
 
-class StoreInline(admin.TabularInline):
+class StoreInline(admin.StackedInline):
     model = Store
     extra = 0
     fields = ["name", "site", "unit", "phone", "is_active"]

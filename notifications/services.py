@@ -182,8 +182,9 @@ def notification_deliver(*, notification_id: int) -> Notification | None:
     return notification
 
 
-# How long a claimed message is a worker's: longer than any send may take (timeouts are shorter).
-LEASE = timedelta(minutes=5)
+# How long a claimed message is a worker's: longer than any send may take (timeouts are shorter). A worker
+# killed mid-send leaves its message claimed this long; the sweep then sends it again.
+LEASE = timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
 
 
 def _claim(notification_id: int) -> Notification | None:

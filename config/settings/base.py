@@ -173,6 +173,10 @@ SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Extra addresses told about program events (new signups, alerts) besides staff users.
 PROGRAM_ADMIN_EMAILS = env.list("PROGRAM_ADMIN_EMAILS", default=[])
 
+# How long a worker holds a message it claimed before the sweep may send it again (a worker killed mid-send):
+# longer than any one send can take (EMAIL_TIMEOUT, SMS_HTTP_TIMEOUT).
+NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)
+
 # Text messages: notifications.sms.ConsoleSmsBackend logs them; HttpSmsBackend posts to a provider.
 SMS_BACKEND = env("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
 SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
@@ -241,7 +245,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [
             SELF,
             NONCE,
-            "'sha256-9YFLHHrjuMYD1nu5/606FycGcsPlClFvzml6HMued7E='",
+            "'sha256-1KG1zrad6rrXCYneKwHFZSc6nJ57RkNV3gkPl9ZQHKo='",  # order_form.html: package rows
             "'sha256-RoJoaO9WkSQcjDH7/mNwglkQ2rsLn4KJP0W3QGQ3E8U='",
         ],
         "style-src": [SELF],
@@ -281,8 +285,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than any countdown we use, so an unacked task is not redelivered early.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task a worker took and never acknowledged (it was killed mid-run: tasks are acked late) goes back to the
+    # queue this long after it was taken, found by a scan every 10 s: a killed worker's work resumes within about
+    # 5 minutes, not an hour. Longer than the hard time limit of every task (config/celery.py), so a task still
+    # running is never handed to a second worker, and than any countdown (tests/config/test_celery.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,  # scan at every interval, not every tenth (kombu's default)
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
 
