@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from common.actors import SYSTEM
 from deliveries.models import Driver
 from deliveries.services import offer_accept, window_offer_wave
+from demo.history import history_seed
 from merchants.models import ApiKey, Closure, Membership, Merchant, OpeningHours, Site, Store
 from merchants.services import api_key_create, api_key_exists, api_key_for_raw
 from pickups.intake import OrderDraft, PackageDraft
@@ -140,6 +141,7 @@ def seed_demo() -> dict:
     windows_plan()
     for store in Store.objects.filter(orders__isnull=True).select_related("site", "merchant"):
         _orders(store)
+    history_seed()  # past orders for the dashboard, after the stores' first orders (made only for stores with none)
     orders_assign()
     return {
         "admin": {"username": ADMIN["username"], "password": ADMIN["password"]},

@@ -3,7 +3,9 @@ from django.contrib import messages
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.forms import inlineformset_factory
+from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.forms.formsets import BaseFormSet
+from django.utils.text import capfirst
 
 from common.clients import client_address
 from common.errors import TooManyAttemptsError
@@ -14,6 +16,34 @@ from notifications.services import notification_email
 from .models import ApiKey, Closure, OpeningHours, Store
 from .selectors import malls
 from .services import StandaloneAddress, api_key_origins_clean, password_reset_limit_hit
+
+
+def error_summary(*forms) -> list[tuple[str, str]]:
+    """Every problem of these forms and formsets as (id of the field to link to, or "" for the whole form; text).
+
+    The text names the field as its label does, and a formset's row by its `item_name` and place ("Closure 2
+    date: ..."), so that the list at the top of a page reads on its own.
+    """
+    problems = []
+    for form in forms:
+        if isinstance(form, BaseFormSet):
+            problems += [("", str(error)) for error in form.non_form_errors()]
+            for number, row in enumerate(form.forms, start=1):
+                problems += _form_problems(row, f"{getattr(form, 'item_name', 'Row')} {number} ")
+        else:
+            problems += _form_problems(form, "")
+    return problems
+
+
+def _form_problems(form, prefix: str) -> list[tuple[str, str]]:
+    if not form.is_bound:
+        return []
+    problems = [("", f"{prefix}{error}".strip()) for error in form.non_field_errors()]
+    for field in form:
+        label = f"{prefix}{field.label[:1].lower()}{field.label[1:]}" if prefix else capfirst(field.label)
+        anchor = "" if field.is_hidden else field.id_for_label
+        problems += [(anchor, f"{label}: {error}") for error in field.errors]
+    return problems
 
 
 class PasswordPairForm(forms.Form):
@@ -58,6 +88,8 @@ class InvitationForm(forms.Form):
 
 class StoreForm(forms.ModelForm):
     """A store's details and where it is: in one of the program's malls, or at its own address."""
+
+    required_css_class = "required"  # the label of each required field is marked (portal.css)
 
     mall = forms.ModelChoiceField(
         queryset=malls(), required=False, empty_label="Not in a mall: my store has its own address"
@@ -187,9 +219,14 @@ class WeeklyHoursForm(forms.Form):
         return data
 
 
+class BaseClosureFormSet(BaseInlineFormSet):
+    item_name = "Closure"  # in the error summary: "Closure 2 date: ..."
+
+
 ClosureFormSet = inlineformset_factory(
     Store,
     Closure,
+    formset=BaseClosureFormSet,
     fields=["date", "reason"],
     extra=2,
     can_delete=True,

@@ -22,6 +22,7 @@ from .forms import (
     SignupForm,
     StoreForm,
     WeeklyHoursForm,
+    error_summary,
 )
 from .models import Store
 
@@ -154,7 +155,13 @@ def _store_form(request, store):
         else:
             messages.success(request, f"Saved {form.instance.name}.")
             return redirect("store_list")
-    context = {"form": form, "hours_form": hours_form, "closures": closures, "store": store}
+    context = {
+        "form": form,
+        "hours_form": hours_form,
+        "closures": closures,
+        "store": store,
+        "problems": error_summary(form, hours_form, closures),
+    }
     return render(request, "merchants/store_form.html", context)
 
 

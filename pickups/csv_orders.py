@@ -59,11 +59,17 @@ class UploadError(ValueError):
     """The file as a whole cannot be imported (size, encoding, header); said in the merchant's words."""
 
 
-def import_template() -> str:
+def import_template(store: Store | None = None) -> str:
+    """The header and an example line; given the merchant's store, the line names it and its town, so the
+    template imports as it is instead of naming a store the merchant does not have."""
+    row = EXAMPLE_ROW
+    if store is not None:
+        site = store.site
+        row = row | {"store": store.name, "city": site.city, "state": site.state, "postal_code": site.postal_code}
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, IMPORT_COLUMNS)
     writer.writeheader()
-    writer.writerow(EXAMPLE_ROW)
+    writer.writerow(row)
     return buffer.getvalue()
 
 

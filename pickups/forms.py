@@ -11,6 +11,8 @@ from .models import MAX_PACKAGES, Order, Package
 class OrderForm(forms.ModelForm):
     """A new order typed in the portal; the rules are checked by the intake service."""
 
+    required_css_class = "required"  # the label of each required field is marked (portal.css)
+
     latitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False)
     longitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False)
     postal_code = forms.CharField(label="ZIP code", max_length=10, validators=[validate_zip_code])
@@ -22,7 +24,12 @@ class OrderForm(forms.ModelForm):
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = Store.objects.filter(merchant=merchant, is_active=True).select_related("site")
+        stores = Store.objects.filter(merchant=merchant, is_active=True).select_related("site")
+        self.fields["store"].queryset = stores
+        # A merchant with one store has nothing to choose: it is chosen for them.
+        only = list(stores[:2])
+        if len(only) == 1 and not self.is_bound:
+            self.initial["store"] = only[0].pk
 
     def draft(self, packages: list[PackageDraft]) -> OrderDraft:
         data = self.cleaned_data
@@ -39,10 +46,28 @@ class PackageForm(forms.ModelForm):
     class Meta:
         model = Package
         fields = ["weight_lb", "length_in", "width_in", "height_in"]
+        error_messages = {"weight_lb": {"required": "Give this package's weight, or remove it."}}
+        # Formsets leave `required` off their inputs; the weight is, and screen readers should say so.
+        widgets = {"weight_lb": forms.NumberInput(attrs={"required": True})}
+
+
+class BasePackageFormSet(forms.BaseFormSet):
+    item_name = "Package"  # in the error summary: "Package 2 weight (lb): ..."
+
+    def get_form_kwargs(self, index):
+        """Every row counts, added ones too: a package row left empty is an error to fix or remove, never
+        dropped in silence (Django lets rows past `min_num` be empty and skips them)."""
+        return {**super().get_form_kwargs(index), "empty_permitted": False}
 
 
 PackageFormSet = forms.formset_factory(
-    PackageForm, extra=0, min_num=1, max_num=MAX_PACKAGES, validate_min=True, validate_max=True
+    PackageForm,
+    formset=BasePackageFormSet,
+    extra=0,
+    min_num=1,
+    max_num=MAX_PACKAGES,
+    validate_min=True,
+    validate_max=True,
 )
 
 

@@ -4,9 +4,10 @@ from django.utils import timezone
 from common.actors import SYSTEM
 from merchants.models import Merchant
 
+from . import digest
 from .services import order_import_run, order_imports_stuck, orders_withdraw_for_suspension, suspended_orders_withdraw
 from .visits import windows_depart_overdue
-from .windows import orders_assign, windows_missed, windows_plan
+from .windows import customers_tell_scheduled, orders_assign, windows_missed, windows_plan
 
 
 @shared_task
@@ -36,6 +37,12 @@ def assign_orders(*, order_ids: list[int]) -> int:
 
 
 @shared_task
+def tell_customers_scheduled(*, order_ids: list[int]) -> int:
+    """Customers of orders an assignment just scheduled hear their promised day, after it committed."""
+    return customers_tell_scheduled(order_ids=order_ids)
+
+
+@shared_task
 def assign_ready_orders() -> int:
     """The sweep: every ready order without a window, whatever happened to its first task (and the
     orders of suspended merchants out of their windows, whatever happened to that task)."""
@@ -58,3 +65,8 @@ def sweep_missed_windows() -> int:
 def end_forgotten_visits() -> int:
     """Visits nobody ended: what was not collected goes back to its store's ready orders."""
     return len(windows_depart_overdue(now=timezone.now()))
+
+
+@shared_task
+def send_operations_digest() -> bool:
+    return digest.operations_digest_send()

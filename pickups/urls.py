@@ -4,6 +4,8 @@ from . import views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/stores/<int:pk>/orders.svg", views.dashboard_chart, name="dashboard_chart"),
+    path("dashboard/performance.csv", views.dashboard_export, name="dashboard_export"),
     path("pickups/", views.pickup_schedule, name="pickup_schedule"),
     path("stores/<int:pk>/handoff/", views.store_handoff, name="store_handoff"),
     path("orders/", views.order_list, name="order_list"),

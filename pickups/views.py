@@ -2,6 +2,8 @@ import csv
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from csp.constants import NONE
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,18 +22,22 @@ from common.actors import Actor
 from common.clients import rate_limited
 from common.errors import NotAllowedError, TransitionError
 from merchants.access import merchant_required
+from merchants.forms import error_summary
 from merchants.handoff_codes import store_code
 from merchants.selectors import store_for_merchant, stores_for_merchant
 from merchants.standing import ADD, merchant_refusal
 from notifications.services import opt_out
 
 from . import selectors, services
+from .attention import attention_for
+from .charts import daily_outcomes_svg
 from .csv_orders import IMPORT_COLUMNS, MAX_IMPORT_BYTES, UploadError, export_rows, import_template
 from .custody import custody_csv, custody_pdf
 from .filters import OrderFilter
 from .forms import CancelForm, OrderForm, OrderImportForm, PackageFormSet, package_drafts
 from .labels import labels_pdf
 from .models import Order, PickupWindow
+from .performance import performance_csv, stores_performance
 from .tracking import tracking_of
 
 PAGE_SIZE = 25
@@ -39,14 +45,47 @@ PAGE_SIZE = 25
 
 @merchant_required
 def dashboard(request):
+    """What needs the merchant now, today's orders, and how each store did over 7 and 30 days."""
     stores = list(stores_for_merchant(request.merchant))
     counts = selectors.order_counts_today(request.merchant, stores)
+    attention = attention_for(request.merchant, stores)
     context = {
         "stores": stores,
+        "now": attention,
         "today": [(status, label, counts.get(status, 0)) for status, label in Order.Status.choices],
-        "waiting": selectors.orders_for_merchant(request.merchant).filter(status=Order.Status.CREATED).count(),
+        "waiting": attention.to_flag,
+        "performance": stores_performance(stores),
     }
     return render(request, "pickups/dashboard.html", context)
+
+
+# The chart is an SVG image with pygal's own <style>: its response allows that style and nothing else.
+CHART_POLICY = {
+    "default-src": [NONE],
+    "style-src": ["'unsafe-inline'"],
+    "script-src": [NONE],
+    "img-src": [NONE],
+    "connect-src": [NONE],
+    "font-src": [NONE],
+}
+
+
+@csp_replace(CHART_POLICY)
+@merchant_required
+def dashboard_chart(request, pk):
+    """One store's orders per day over 30 days by outcome, as an SVG image (the dashboard's table has the figures)."""
+    store = store_for_merchant(merchant=request.merchant, pk=pk)
+    [performance] = stores_performance([store])
+    response = HttpResponse(daily_outcomes_svg(performance), content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@merchant_required
+def dashboard_export(request):
+    """The dashboard's figures as CSV: a line per store and period, and one per store and day."""
+    stores = list(stores_for_merchant(request.merchant))
+    return _csv_download(performance_csv(stores_performance(stores)), "store-performance.csv")
 
 
 @merchant_required
@@ -88,7 +127,8 @@ def order_create(request):
         else:
             messages.success(request, f"Order {order.external_id} created. Print its labels, then flag it ready.")
             return redirect("order_detail", pk=order.pk)
-    return render(request, "pickups/order_form.html", {"form": form, "packages": packages})
+    context = {"form": form, "packages": packages, "problems": error_summary(form, packages)}
+    return render(request, "pickups/order_form.html", context)
 
 
 @merchant_required
@@ -206,7 +246,9 @@ def order_import(request):
             messages.error(request, str(error))
         else:
             return redirect("order_import_detail", pk=job.pk)
-    return render(request, "pickups/order_import.html", {"form": form, "columns": IMPORT_COLUMNS})
+    stores = _active_stores(request.merchant).values_list("name", flat=True)
+    context = {"form": form, "columns": IMPORT_COLUMNS, "stores": list(stores)}
+    return render(request, "pickups/order_import.html", context)
 
 
 @merchant_required
@@ -226,7 +268,13 @@ def order_import_detail(request, pk):
 
 @merchant_required
 def order_import_template(request):
-    return _csv_download(import_template(), "orders-template.csv")
+    """Our CSV template, its example line for the merchant's first store (by name)."""
+    return _csv_download(import_template(_active_stores(request.merchant).first()), "orders-template.csv")
+
+
+def _active_stores(merchant):
+    """The merchant's stores that take orders, by name (without the hours and closures the selector prefetches)."""
+    return stores_for_merchant(merchant).prefetch_related(None).filter(is_active=True).order_by("name")
 
 
 @merchant_required

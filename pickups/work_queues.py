@@ -77,7 +77,8 @@ def queues() -> list[Queue]:
         Queue(
             "unscheduled", "Ready orders that could not be scheduled", unscheduled_orders, f"{orders}?queue=unscheduled"
         ),
-        Queue("at_risk", "Pickups at risk: no driver yet", windows_at_risk, f"{windows}?queue=at_risk"),
+        # Its list is deliveries' dispatch page, where an admin offers the window again or gives it to a driver.
+        Queue("at_risk", "Pickups at risk: no driver yet", windows_at_risk, reverse("admin:deliveries_dispatch")),
         Queue("open_visits", "Visits left open after their window", visits_left_open, f"{windows}?queue=open_visits"),
         Queue("missed", "Pickups missed in the last day", missed_today, f"{windows}?queue=missed"),
         Queue("left_behind", "Parcels left at a counter (last day)", left_behind_orders, f"{orders}?queue=left_behind"),

@@ -21,6 +21,7 @@ from pickups import visits
 from pickups.ledger import orders_transition
 from pickups.models import Order, OrderEvent
 from pickups.windows import orders_assign
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import too_small
 from tests.factories import PASSWORD, DriverFactory, SiteFactory, StoreFactory, WindowFactory, make_orders
 
@@ -134,6 +135,7 @@ def test_a_driver_delivers_one_parcel_returns_the_other_and_the_customers_see_it
     assert measured >= 2 * 11, measured  # per stop: 2 links, 2 summaries, 2 selects, 3 inputs, 2 buttons
     assert small == {}
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page, what="the run, every fold open")
     for summary in page.locator("article.run-stop summary").all():
         summary.click()
     page.screenshot(path=SCREENSHOTS / "run-page.png", full_page=True)
@@ -172,6 +174,7 @@ def test_a_driver_delivers_one_parcel_returns_the_other_and_the_customers_see_it
     expect(tracking.locator("h1")).to_have_text("We couldn't deliver your parcel.")
     expect(tracking.locator(".tracking")).to_contain_text(f"Nobody was home. It is going back to {store.name} today.")
     expect(tracking.locator("[aria-current=step]")).to_contain_text("Delivery attempt failed")
+    assert_accessible(tracking, what="the tracking page of a failed delivery")
 
     # the driver at the store's counter: its code, then the label as a keyboard-wedge scanner types it
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Returns").click()
@@ -190,6 +193,7 @@ def test_a_driver_delivers_one_parcel_returns_the_other_and_the_customers_see_it
     expect(back.locator(".count")).to_have_text(re.compile(r"^\s*1 of 1 back\s*$"))
     expect(back.locator(f'.parcel[data-label="{far_label}"] .state')).to_have_text("Returned")
     assert page.evaluate("window.returnsPageMarker") == "not reloaded"
+    assert_accessible(page, what="the returns page, after a scan")
     assert Order.objects.get(pk=far.pk).status == Order.Status.RETURNED
     small, measured = too_small(page, "form.scan button, form.scan input:not([type=hidden])")
     assert measured >= 3 and small == {}

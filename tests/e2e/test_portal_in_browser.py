@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 from merchants.models import Merchant
 from pickups import csv_orders
 from pickups.models import Order
+from tests.e2e.accessibility import assert_accessible
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,6 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_a_shop_signs_up_and_sees_it_is_waiting_for_approval(page, live_server):
     page.goto(f"{live_server.url}/signup/")
+    assert_accessible(page)
     page.get_by_label("Business name").fill("Cactus Candles")
     page.get_by_label("Your name").fill("Ana Ruiz")
     page.get_by_label("Email").fill("ana@cactuscandles.example")
@@ -21,6 +23,7 @@ def test_a_shop_signs_up_and_sees_it_is_waiting_for_approval(page, live_server):
     page.get_by_role("button", name="Create my account").click()
 
     expect(page.get_by_role("alert")).to_contain_text("Your account is waiting for approval")
+    assert_accessible(page, what="the dashboard of a merchant waiting for approval")
     assert Merchant.objects.get().status == "pending"
 
 
@@ -42,6 +45,7 @@ def test_an_order_with_two_packages_then_ready(logged_in, live_server, merchant)
     page.get_by_role("button", name="Create order").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Order POS-77")
+    assert_accessible(page, what="a new order, with its flash message")
     order = Order.objects.get()
     assert order.packages.count() == 2
     page.get_by_role("button", name="Flag ready for pickup").click()
@@ -61,4 +65,5 @@ def test_a_csv_upload_shows_progress_until_imported(logged_in, live_server, merc
 
     expect(page.locator("#import-status")).to_have_text("Imported", timeout=15000)
     expect(page.get_by_text("1 order created")).to_be_visible()
+    assert_accessible(page, what="a finished import")
     assert Order.objects.get().external_id == "WEB-1001"

@@ -15,6 +15,7 @@ from pickups import visits
 from pickups.ledger import orders_transition
 from pickups.models import Order, Package
 from pickups.windows import orders_assign
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import too_small
 from tests.factories import PASSWORD, DriverFactory, SiteFactory, StoreFactory, WindowFactory, make_orders
 
@@ -109,6 +110,7 @@ def test_a_driver_collects_one_stores_parcels_on_a_phone_and_leaves(page, live_s
     assert measured >= 7  # per store a code, a label and "Add"; then "Leave the site"
     assert small == {}
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page, what="the scan page, after scans")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOT, full_page=True)
 
@@ -121,4 +123,5 @@ def test_a_driver_collects_one_stores_parcels_on_a_phone_and_leaves(page, live_s
     run = page.locator("article.run-stop")
     expect(run).to_have_count(1)
     expect(run).to_contain_text("from Desert Bloom Chandler")
+    assert_accessible(page, what="the run, with the visit's messages")
     assert Order.objects.get(store=kicks).status == Order.Status.READY

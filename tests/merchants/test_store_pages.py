@@ -79,6 +79,36 @@ def test_bad_input_names_the_field_and_saves_nothing(owner_client, changes, fiel
     assert not Site.objects.exists()
 
 
+def test_every_problem_is_summarised_at_the_top_with_a_link_to_its_field(owner_client):
+    data = store_post(
+        name="", city="", monday_opens="18:00", monday_closes="09:00", **{"closures-0-date": "2026-13-40"}
+    )
+
+    response = owner_client.post(reverse("store_create"), data)
+
+    assert response.context["problems"] == [
+        ("id_name", "Name: This field is required."),
+        ("id_city", "City: Needed when the store is not in one of our malls."),
+        ("id_monday_closes", "Monday closes: On Monday the closing time must be after the opening time."),
+        ("id_closures-0-date", "Closure 1 date: Enter a valid date."),
+    ]
+    page = response.content.decode()
+    assert page.index('class="error-summary"') < page.index('id="id_name"')
+    assert '<a href="#id_closures-0-date">Closure 1 date: Enter a valid date.</a>' in page
+    assert owner_client.get(reverse("store_create")).context["problems"] == []
+
+
+def test_every_closure_field_has_a_label(owner_client, merchant):
+    store = StoreFactory(merchant=merchant)
+    store.closures.create(date="2027-12-25", reason="Christmas Day")
+
+    page = owner_client.get(reverse("store_edit", args=[store.pk])).content.decode()
+
+    for name in ("closures-0-date", "closures-0-reason", "closures-0-DELETE", "closures-1-date", "closures-2-reason"):
+        assert f'for="id_{name}"' in page, name
+    assert 'Remove<span class="sr-only"> the closure on Dec 25, 2027</span>' in page
+
+
 def test_a_week_without_any_hours_is_refused(owner_client):
     days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
     closed = {f"{day}_{end}": "" for day in days for end in ("opens", "closes")}

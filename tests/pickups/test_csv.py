@@ -10,7 +10,7 @@ from django.urls import reverse
 from merchants.models import Merchant
 from pickups import csv_orders
 from pickups.models import Order, OrderImport
-from tests.factories import MembershipFactory, StoreFactory, make_orders
+from tests.factories import MembershipFactory, SiteFactory, StoreFactory, make_orders
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +88,29 @@ def test_one_bad_line_means_nothing_is_imported_and_every_problem_is_listed(
     page = response.content.decode()
     assert "Nothing was imported" in page and "You have no store named “Nowhere Shop”" in page
     assert "we carry packages up to 50 lb" in page
+    # a red bar that says so, not a progress bar filled green
+    assert '<p class="result-bar failed"><strong id="import-status">Not imported</strong></p>' in page
+    assert "<progress" not in page
+
+
+def test_the_templates_example_line_is_for_the_merchants_own_store(owner_client, merchant):
+    # given a merchant whose only store is in Las Vegas, not the Chandler store of our example
+    site = SiteFactory(name="Fashion Show", city="Las Vegas", state="NV", postal_code="89109")
+    StoreFactory(merchant=merchant, site=site, name="Neon Threads Fashion Show")
+
+    # when
+    template = owner_client.get(reverse("order_import_template")).content.decode()
+    page = owner_client.get(reverse("order_import")).content.decode()
+
+    # then the example names that store and its town, and the import page lists the store names to use
+    [example] = csv.DictReader(io.StringIO(template))
+    assert (example["store"], example["city"], example["state"], example["postal_code"]) == (
+        "Neon Threads Fashion Show",
+        "Las Vegas",
+        "NV",
+        "89109",
+    )
+    assert "“Neon Threads Fashion Show”" in page
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,49 @@ def test_bad_input_is_explained_and_nothing_is_saved(owner_client, store, change
     assert not Order.objects.exists()
 
 
+def test_an_added_package_row_left_empty_is_refused_not_dropped(owner_client, store):
+    # given a second package row with nothing typed in it
+    data = order_post(store, **{"packages-1-weight_lb": "", "packages-1-length_in": ""})
+    data |= {"packages-1-width_in": "", "packages-1-height_in": ""}
+
+    # when
+    response = owner_client.post(reverse("order_create"), data)
+
+    # then: an error on that row, listed at the top with a link to its field, and no order
+    assert response.status_code == 200
+    assert response.context["packages"].forms[1].errors["weight_lb"] == ["Give this package's weight, or remove it."]
+    assert ("id_packages-1-weight_lb", "Package 2 weight (lb): Give this package's weight, or remove it.") in (
+        response.context["problems"]
+    )
+    assert 'href="#id_packages-1-weight_lb"' in response.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_the_only_store_is_chosen_and_required_fields_are_marked(owner_client, store):
+    form = owner_client.get(reverse("order_create")).context["form"]
+
+    assert form["store"].value() == store.pk
+    html = str(form["customer_name"].label_tag())
+    assert 'class="required"' in html
+    assert 'class="required"' not in str(form["customer_email"].label_tag())
+
+
+def test_with_two_stores_none_is_chosen_for_the_merchant(owner_client, store, merchant):
+    StoreFactory(merchant=merchant, name="Desert Bloom Mesa")
+
+    form = owner_client.get(reverse("order_create")).context["form"]
+
+    assert form["store"].value() is None
+
+
+def test_the_form_is_summarised_at_the_top_only_after_a_submit(owner_client, store):
+    assert owner_client.get(reverse("order_create")).context["problems"] == []
+
+    response = owner_client.post(reverse("order_create"), order_post(store, customer_name=""))
+
+    assert response.context["problems"] == [("id_customer_name", "Customer name: This field is required.")]
+
+
 def test_another_merchants_store_cannot_be_chosen(owner_client):
     response = owner_client.post(reverse("order_create"), order_post(StoreFactory()))
 
@@ -240,8 +283,9 @@ class TestDashboard:
         for store in StoreFactory.create_batch(count, merchant=merchant, site=SiteFactory()):
             make_orders(store, 2)
 
-        # session, user, membership, stores, hours, closures, today's counts, waiting count
-        with django_assert_num_queries(8):
+        # session, user, membership, stores, hours, closures, today's counts, to-dos, pickups, left behind,
+        # the figures' orders and moves (tests/pickups/test_dashboard.py has the rest)
+        with django_assert_num_queries(12):
             response = owner_client.get(reverse("dashboard"))
 
         assert response.context["waiting"] == 2 * count

@@ -100,7 +100,7 @@ def test_the_approval_buttons_are_only_on_merchant_pages(staff_client):
 
 def test_the_lists_show_status_as_a_worded_badge_and_each_orders_pickup_and_driver(staff_client):
     store = StoreFactory(site__timezone="America/Los_Angeles")
-    waiting, taken = make_orders(store, 2)
+    _, taken = make_orders(store, 2)
     window = WindowFactory(site=store.site, status=PickupWindow.Status.ACCEPTED, driver_name="Ava")
     Order.objects.filter(pk=taken.pk).update(status=Order.Status.SCHEDULED, pickup_window=window)
 
