@@ -61,9 +61,12 @@ def not_sent():
             messages.append(record.getMessage())
 
     logger, handler = logging.getLogger("common.tasks"), Collect(logging.WARNING)
+    # A Celery worker started earlier in this process (another test's) may have disabled existing loggers.
+    was_disabled, logger.disabled = logger.disabled, False
     logger.addHandler(handler)
     yield messages
     logger.removeHandler(handler)
+    logger.disabled = was_disabled
 
 
 @pytest.fixture
