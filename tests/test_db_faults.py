@@ -126,7 +126,7 @@ def test_a_dropped_connection_is_a_503_to_retry_and_the_next_request_reconnects(
     assert send(kept_connection_server, "POST", ORDERS, order_body(store, "WEB-1"), api_key)[0] == 201
 
     # when: the database drops that connection between two requests
-    assert terminate_backends() == 1
+    assert terminate_backends() >= 1  # the server's; a live server another test started may hold one too
     retry = api_key | {"Idempotency-Key": "order-WEB-2"}
     dropped = send(kept_connection_server, "POST", ORDERS, order_body(store, "WEB-2"), retry)
     again = send(kept_connection_server, "POST", ORDERS, order_body(store, "WEB-2"), retry)

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
@@ -72,8 +73,16 @@ class Journey:
         return self.page
 
     def check(self, name: str | None = None):
-        """axe-core on the page as it is now, and a screenshot when it is a key page."""
-        assert_accessible(self.page, what=f"{self.who}: {self.page.url}")
+        """axe-core on the page as it is now, and a screenshot when it is a key page. A click that submits a
+        form may still be loading the next page: wait for it, and run axe again if a navigation cut it short."""
+        for attempt in range(3):
+            self.page.wait_for_load_state()
+            try:
+                assert_accessible(self.page, what=f"{self.who}: {self.page.url}")
+                break
+            except PlaywrightError as error:
+                if "context was destroyed" not in str(error) or attempt == 2:
+                    raise
         if name:
             SHOTS.mkdir(parents=True, exist_ok=True)
             self.page.screenshot(path=SHOTS / f"{self.shots}-{name}.png", full_page=True)
