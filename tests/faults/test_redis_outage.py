@@ -4,21 +4,20 @@ The broker is a `redis-server` the test starts itself on a spare port (without p
 shared Redis), used by a worker process (`celery -A config worker` on the test database) and by the portal, served
 by pytest-django's `live_server` (a real HTTP server in a thread of the test process, whose Celery app is pointed at
 that Redis). Four merchants flag their orders ready with `POST /api/v1/orders/{id}/ready/` and their API keys, one
-request every 0.2 s each, before, during and after Redis is stopped for 12 s (the issue says 60: 12 s keeps CI
-short and is enough for every merchant to flag orders while it is down; nothing here depends on the length).
+request every 0.2 s each, before, during and after Redis is stopped for 60 s.
 
 While Redis is down a flag's assignment task cannot be sent: the producer gives up within seconds
 (`broker_connection_timeout` and `task_publish_retry_policy` in config/celery.py) and the request still answers 200,
 the flag being committed (`common.tasks.enqueue_on_commit` logs the failure and leaves the order to the sweep).
 Proven: every answer is a 200 with the order ready (a JSON 503 with Retry-After would be a clean failure too; none
 is seen), none is a 500, none takes more than 10 s; requests were answered while Redis was down and their tasks
-were not sent; the worker survives the outage; and after Redis returns (empty: it kept nothing) and the sweeps beat
-sends every minute run, every order flagged is scheduled within 60 s, exactly once, with no window over capacity,
-ledgers agreeing with statuses and custody chains intact, while the orders never flagged are still just created.
+were lost (those orders are still ready, in no window, once Redis is back); the worker survives the outage; and
+after Redis returns (empty: it kept nothing) and the sweeps beat sends every minute run, every order flagged is
+scheduled within 60 s, exactly once, with no window over capacity, ledgers agreeing with statuses and custody
+chains intact, while the orders never flagged are still just created.
 """
 
 import json
-import logging
 import threading
 import time
 from datetime import time as clock
@@ -36,8 +35,8 @@ from .processes import RedisServer, Worker, assert_scheduled_once, publishing_to
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
-MERCHANTS, ORDERS_EACH, PACE_SECONDS = 4, 120, 0.2
-BEFORE_SECONDS, OUTAGE_SECONDS, AFTER_SECONDS = 3, 12, 3
+MERCHANTS, ORDERS_EACH, PACE_SECONDS = 4, 400, 0.2
+BEFORE_SECONDS, OUTAGE_SECONDS, AFTER_SECONDS = 3, 60, 3
 
 
 def flag_ready(base_url: str, key: str, order_id: int) -> tuple[int, dict, bytes]:
@@ -49,24 +48,6 @@ def flag_ready(base_url: str, key: str, order_id: int) -> tuple[int, dict, bytes
         return answer.status, dict(answer.getheaders()), answer.read()
     finally:
         client.close()
-
-
-@pytest.fixture
-def not_sent():
-    """The tasks `common.tasks.enqueue_on_commit` could not send, as it logs them (from any thread)."""
-    messages = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            messages.append(record.getMessage())
-
-    logger, handler = logging.getLogger("common.tasks"), Collect(logging.WARNING)
-    # A Celery worker started earlier in this process (another test's) may have disabled existing loggers.
-    was_disabled, logger.disabled = logger.disabled, False
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
-    logger.disabled = was_disabled
 
 
 @pytest.fixture
@@ -83,7 +64,7 @@ def worker(redis_server, tmp_path, transactional_db):
     worker.kill()
 
 
-def test_merchants_flag_orders_ready_through_a_redis_outage(live_server, redis_server, worker, not_sent):
+def test_merchants_flag_orders_ready_through_a_redis_outage(live_server, redis_server, worker):
     worker.start()
     # given four merchants, each with a store at its own site (cutoff at midnight: orders go to tomorrow's windows)
     merchants = []
@@ -127,7 +108,7 @@ def test_merchants_flag_orders_ready_through_a_redis_outage(live_server, redis_s
         slowest = max(end - start for *_, start, end in answers)
         print(
             f"{len(answers)} flags, {len(during)} while Redis was down; statuses {sorted(set(statuses))};"
-            f" slowest {slowest:.2f} s; {len(not_sent)} tasks not sent"
+            f" slowest {slowest:.2f} s"
         )
         for order_id, status, headers, body, *_ in answers:
             assert status in (200, 503), f"order {order_id}: {status} {body[:300]}"
@@ -136,9 +117,10 @@ def test_merchants_flag_orders_ready_through_a_redis_outage(live_server, redis_s
             else:
                 assert json.loads(body)["status"] == "ready"
         assert slowest < 10
-        assert len(during) >= MERCHANTS * 3, "too few flags while Redis was down"
-        # (the enqueues lost meanwhile are logged and counted above; a Celery worker another test started in this
-        # process can silence that logger, so the count is reported, not asserted)
+        assert len(during) >= MERCHANTS * 10, "too few flags while Redis was down"
+        # the tasks of the flags answered wholly within the outage were lost: those orders wait for the sweeps
+        lost = [order_id for order_id, status, _, _, start, end in during if status == 200 and start > down_at]
+        assert lost and set(Order.objects.filter(pk__in=lost).values_list("status", flat=True)) == {"ready"}
         assert worker.process.poll() is None, "the worker died with the outage"
 
         # and after Redis returns, the sweeps schedule every order flagged ready
