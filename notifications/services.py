@@ -253,7 +253,9 @@ def _send(notification: Notification) -> None:
     if notification.channel == Notification.Channel.EMAIL:
         send_mail(notification.subject, notification.body, None, [notification.recipient], fail_silently=False)
     elif notification.channel == Notification.Channel.SMS:
-        sms_backend().send(to=notification.recipient, body=notification.body)
+        sms_backend().send(
+            to=notification.recipient, body=notification.body, reference=f"notification-{notification.pk}"
+        )
     # In-app messages are delivered by being there: the driver's pages and API read them.
 
 

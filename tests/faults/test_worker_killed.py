@@ -24,7 +24,8 @@ no rollback by the worker. A new worker starts and the test sends the sweeps bea
    send) and is then sent by the next sweep. Every message ends sent, none pending or claimed; each has one
    recorded attempt. Delivery is at least once, not exactly once: the receiver got every message, at most
    twice, and only the message in flight at the kill (claimed, possibly posted, never recorded) may have
-   arrived twice. The texts are written as if two minutes ago, so the sweep's one-minute grace for the task
+   arrived twice, with the same `Idempotency-Key` both times (the message's own), so that the provider can text
+   it once. The texts are written as if two minutes ago, so the sweep's one-minute grace for the task
    sent at commit (`notifications.services.SWEEP_GRACE`) has passed, rather than waiting it out.
 """
 
@@ -190,6 +191,7 @@ class SmsReceiver:
 
     def __init__(self, delay: float):
         self.received: list[str] = []  # the bodies of the texts, in order of arrival
+        self.keys: list[str] = []  # and their idempotency keys
         self.lock = threading.Lock()
         receiver = self
 
@@ -199,6 +201,7 @@ class SmsReceiver:
                 assert self.headers["Authorization"] == "Bearer sms-test-token"
                 with receiver.lock:
                     receiver.received.append(text["body"])
+                    receiver.keys.append(self.headers["Idempotency-Key"])
                 time.sleep(delay)
                 try:
                     self.send_response(200)
@@ -303,3 +306,5 @@ def test_a_worker_killed_while_texting_customers(workers):
     twice = {texts[body] for body, count in counts.items() if count > 1}
     assert max(counts.values()) <= 2 and twice <= in_flight, (twice, in_flight)
     assert len(receiver.received) == TEXTS + len(twice)
+    # and a text posted twice carried its message's key both times: a provider honouring the key sends it once
+    assert [f"notification-{texts[body]}" for body in receiver.received] == receiver.keys

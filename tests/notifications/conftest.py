@@ -20,7 +20,8 @@ class Provider:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers["Content-Length"])
-                provider.received.append((self.headers["Authorization"], json.loads(self.rfile.read(length))))
+                headers = self.headers["Authorization"], self.headers["Idempotency-Key"]
+                provider.received.append((*headers, json.loads(self.rfile.read(length))))
                 self.send_response(provider.status)
                 self.end_headers()
                 if provider.status >= 400:

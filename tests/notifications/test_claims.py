@@ -21,7 +21,7 @@ class RecordingSms:
 
     sent_in_transaction: list = []
 
-    def send(self, *, to, body):
+    def send(self, *, to, body, reference):
         RecordingSms.sent_in_transaction.append(connection.in_atomic_block)
 
 
