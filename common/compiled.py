@@ -23,6 +23,7 @@ class _Statement:
     slots: tuple[tuple[int, str], ...]  # (index in params, argument name)
     names: tuple[str, ...]
     compiler: SQLCompiler
+    converters: dict  # the ORM's conversions of the columns that need one (JSON on SQLite, say)
 
 
 class CompiledRead:
@@ -44,7 +45,9 @@ class CompiledRead:
         with connections[using].cursor() as cursor:
             cursor.execute(statement.sql, params)
             rows = cursor.fetchall()
-        return [dict(zip(statement.names, row, strict=True)) for row in statement.compiler.results_iter([rows])]
+        if statement.converters:
+            rows = statement.compiler.apply_converters(rows, statement.converters)
+        return [dict(zip(statement.names, row, strict=True)) for row in rows]
 
     def _compile(self, using: str) -> _Statement:
         queryset = self.build(**self.samples)
@@ -58,7 +61,8 @@ class CompiledRead:
                 raise ValueError(f"the sample {name}={sample!r} is {len(found)} times in the parameters {params!r}")
             slots.append((found[0], name))
         names = (*query.extra_select, *query.values_select, *query.annotation_select)
-        statement = _Statement(sql, tuple(params), tuple(slots), names, compiler)
+        converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
+        statement = _Statement(sql, tuple(params), tuple(slots), names, compiler, converters)
         self._statements[using] = statement
         return statement
 
