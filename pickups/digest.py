@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.locks import transaction_serialize
 from merchants.services import program_admin_emails
 from notifications.models import Notification
 from notifications.services import notification_email
@@ -48,8 +49,10 @@ def open_queues() -> list[OpenQueue]:
 @transaction.atomic
 def operations_digest_send(*, now: datetime | None = None) -> bool:
     """Email the program admins what is open, at most once a UTC day (a task retried or run twice by
-    beat sends nothing more: the outbox row of today's digest is the record). Returns whether one went out."""
+    beat sends nothing more: the outbox row of today's digest is the record, and runs at once take turns).
+    Returns whether one went out."""
     now = now or timezone.now()
+    transaction_serialize(TEMPLATE)  # two runs at once: the second waits, then finds today's digest
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     sent_today = Notification.objects.filter(template=TEMPLATE, created_at__gte=day_start)
     recipients = program_admin_emails()

@@ -9,10 +9,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from merchants.services import api_key_create
+from notifications.models import Notification
+from pickups.digest import operations_digest_send
 from pickups.models import Order, OrderEvent
 from pickups.windows import orders_assign
 from tests.factories import StoreFactory, make_orders
 from tests.pickups.test_api_orders import ORDERS, new_order
+from tests.pickups.test_digest import stuck_orders
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -109,3 +112,13 @@ def test_the_missed_sweep_skips_an_order_another_transaction_holds_and_takes_it_
     windows_missed(now=after_start)
     assert Order.objects.get(pk=held.pk).events.filter(type="order.pickup_missed").exists()
     assert PickupWindow.objects.get(pk=window.pk).booked_packages == 0
+
+
+def test_digests_run_at_once_send_one(settings):
+    settings.PROGRAM_ADMIN_EMAILS = ["ops@program.example"]
+    stuck_orders(1)
+
+    sent = at_once(operations_digest_send)
+
+    assert sent.count(True) == 1
+    assert Notification.objects.filter(template="operations_digest").count() == 1
