@@ -17,6 +17,7 @@ from common.geocoding import ZIP_CODE, validate_zip_code
 # Operations that move an order, offer, window or webhook secret along its states: an illegal move is 409
 # (TransitionError).
 STATE_MOVES = {
+    "orders_partial_update",  # an order may change only until it is flagged ready
     "orders_ready_create",
     "orders_collected_create",
     "orders_cancel_create",

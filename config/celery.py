@@ -50,6 +50,11 @@ app.conf.beat_schedule = {
         "task": "pickups.tasks.resume_stuck_imports",
         "schedule": crontab(minute="*"),
     },
+    # The same for the order list's bulk actions (flag ready, labels) that a worker does.
+    "pickups-resume-stuck-bulk-actions": {
+        "task": "pickups.tasks.resume_stuck_bulk_actions",
+        "schedule": crontab(minute="*"),
+    },
     "pickups-plan-windows": {
         "task": "pickups.tasks.plan_windows",
         "schedule": crontab(minute=5),

@@ -9,7 +9,7 @@ from common.admin import ReadOnlyInline
 from merchants.models import Site
 
 from .custody import chains_verify, intact_text, windows_custody_zip
-from .models import Order, OrderEvent, OrderImport, Package, PickupWindow, WindowEvent
+from .models import BulkAction, Order, OrderEvent, OrderImport, Package, PickupWindow, WindowEvent
 from .site_week import site_week
 from .templatetags.operations import local_time
 from .work_queues import ORDER_QUEUES, WINDOW_QUEUES
@@ -260,3 +260,20 @@ class OrderImportAdmin(admin.ModelAdmin):
         "errors",
         "finished_at",
     ]
+
+
+@admin.register(BulkAction)
+class BulkActionAdmin(admin.ModelAdmin):
+    """The order list's bulk actions done by workers: read-only, to see what one did or why it stopped."""
+
+    list_display = ["pk", "merchant", "kind", "status", "total", "done_count", "changed_count", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["merchant__display_name"]
+    list_select_related = ["merchant"]
+    exclude = ["order_ids"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

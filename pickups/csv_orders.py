@@ -7,9 +7,12 @@ bad cell means no order is created and the merchant gets every problem by row an
 import csv
 import io
 import math
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from common.geocoding import GeocodingError, geocode
 from merchants.models import Merchant, Store
 
 from .api.serializers import OrderInputSerializer
@@ -154,32 +157,56 @@ def _text(value) -> str:
     return " ".join(value).strip() if isinstance(value, list) else (value or "").strip()
 
 
+@dataclass
+class _Checked:
+    """A line's draft for the rules: its own, or for a line with malformed cells a stand-in (`_stand_in`)."""
+
+    line: int
+    draft: OrderDraft
+    well_formed: bool = True
+    muted: frozenset[str] = frozenset()  # columns whose rule problems are not the merchant's (a stand-in's)
+    zip_to_check: str = ""  # a ZIP code the rules cannot check, there being no store to place it from
+
+
 def check_rows(
     *, merchant: Merchant, text: str, progress: Callable[[int], None] = lambda checked: None
 ) -> tuple[list[OrderDraft], list[int], list[dict]]:
     """Drafts for every row with the file line of each, and every problem as {row, column, message};
-    `row` is the line as the merchant's spreadsheet numbers it (the header is line 1)."""
+    `row` is the line as the merchant's spreadsheet numbers it (the header is line 1), `column` the header of
+    the file's column to fix (empty for the line as a whole).
+
+    One pass finds every problem: a line with a malformed cell is still checked against the program's rules
+    (store, order number, package limits, distance) with what can be read of it, so that fixing the file once
+    is enough. A rule is not reported on a cell that is already malformed."""
     rows = _rows(text)
     stores = _store_lookup(merchant)
-    drafts: list[OrderDraft] = []
-    lines: list[int] = []  # the file line of each draft
+    checked: list[_Checked] = []
     problems: list[dict] = []
     for index, (line, row) in enumerate(rows):
         data, cell_problems = _row_data(row, stores)
         intake = OrderInputSerializer(data=data)
         if intake.is_valid() and not cell_problems:
-            drafts.append(intake.to_draft())
-            lines.append(line)
+            checked.append(_Checked(line, intake.to_draft()))
         else:
-            problems += [{"row": line, "column": column, "message": message} for column, message in cell_problems]
-            problems += _serializer_problems(line, intake.errors if not intake.is_valid() else {})
+            found = cell_problems + _format_problems(intake.errors)
+            problems += [{"row": line, "column": column, "message": message} for column, message in found]
+            checked.append(_stand_in(line, data, intake.errors))
         if (index + 1) % PROGRESS_EVERY == 0:
             progress(index + 1)
-    for index, rule_errors in check_drafts(merchant=merchant, drafts=drafts).items():
-        for field, messages in rule_errors.items():
-            problems += [{"row": lines[index], "column": field, "message": m} for m in messages]
+    broken = check_drafts(merchant=merchant, drafts=[row.draft for row in checked])
+    for index, fields in broken.items():
+        row = checked[index]
+        problems += [problem for problem in rule_problems(row.line, fields) if problem["column"] not in row.muted]
+    problems += [problem for row in checked if (problem := _unknown_zip(row))]
+    good = [row for index, row in enumerate(checked) if row.well_formed and index not in broken]
     progress(len(rows))
-    return drafts, lines, sorted(problems, key=lambda problem: problem["row"])
+    return [row.draft for row in good], [row.line for row in good], sorted(problems, key=_in_file_order)
+
+
+def _in_file_order(problem: dict) -> tuple[int, int]:
+    """By line, then by column as the template orders them (the line as a whole first)."""
+    column = problem["column"]
+    return problem["row"] or 0, IMPORT_COLUMNS.index(column) + 1 if column in IMPORT_COLUMNS else 0
 
 
 def _store_lookup(merchant: Merchant) -> dict[str, int]:
@@ -197,39 +224,135 @@ def _row_data(row: dict, stores: dict[str, int]) -> tuple[dict, list[tuple[str, 
         data[optional] = data[optional] or None
     problems = []
     if _text(row.get(EXTRA)):
-        problems.append(("line", "This line has more cells than the header has columns."))
+        problems.append(("", "This line has more cells than the header has columns."))
     store = stores.get(data["store"].lower())
-    if store is None:
+    if not data["store"]:
+        problems.append(("store", "Name one of your stores (as in your account) or give its number."))
+    elif store is None:
         problems.append(("store", f"You have no store named “{data['store']}”."))
     data["store"] = store or 0
     weights = [w.strip() for w in (row.get("weights_lb") or "").split(";") if w.strip()]
     sizes = [s.strip() for s in (row.get("dimensions_in") or "").split(";") if s.strip()]
     data["packages"] = [{"weight_lb": weight} for weight in weights]
-    if sizes and len(sizes) != len(weights):
+    if not weights:
+        problems.append(("weights_lb", "Give the weight of each package in lb, separated by ;, e.g. 2.5; 4."))
+    elif sizes and len(sizes) != len(weights):
         problems.append(("dimensions_in", "Give dimensions for every package, or for none."))
-    for package, size in zip(data["packages"], sizes, strict=False):
+    for number, (package, size) in enumerate(zip(data["packages"], sizes, strict=False), start=1):
         parts = size.lower().split("x")
         if len(parts) != 3:
-            problems.append(("dimensions_in", f"Write “{size}” as length x width x height in inches, e.g. 12x8x6."))
+            problems.append(
+                (
+                    "dimensions_in",
+                    f"Package {number}: write “{size}” as length x width x height in inches, e.g. 12x8x6.",
+                )
+            )
             continue
         package["length_in"], package["width_in"], package["height_in"] = (part.strip() for part in parts)
     return data, problems
 
 
-def _serializer_problems(line: int, errors: dict) -> list[dict]:
+# A package's fields as the file's columns hold them.
+PACKAGE_FIELD_COLUMNS = {"weight_lb": "weights_lb", "length_in": "dimensions_in"}
+PACKAGE_FIELD_COLUMNS |= {"width_in": "dimensions_in", "height_in": "dimensions_in"}
+# Rule problems of fields that are no column: where in the file they are fixed (the ZIP code places the customer).
+RULE_COLUMNS = {"delivery_address": "postal_code", "packages": "weights_lb"}
+# The package rules' problems with a package's size (intake._size_problem) begin so; the others are of weight.
+SIZE_PROBLEM = re.compile(r"^Package \d+: ")
+
+
+def _format_problems(errors: dict) -> list[tuple[str, str]]:
+    """The serializer's problems with the line's cells, by the file's column. The store's is left out: the
+    store lookup has said it in the merchant's words already (the serializer only saw no store)."""
     problems = []
     for field, messages in errors.items():
-        if field == "packages" and isinstance(messages, list) and messages and isinstance(messages[0], dict):
-            for number, package_errors in enumerate(messages, start=1):
-                for name, package_messages in package_errors.items():
-                    column = "weights_lb" if name == "weight_lb" else "dimensions_in"
-                    problems += [
-                        {"row": line, "column": column, "message": f"Package {number}: {m}"} for m in package_messages
-                    ]
+        if field == "store":
             continue
-        column = "weights_lb" if field == "packages" else field
-        problems += [{"row": line, "column": column, "message": str(message)} for message in messages]
+        if field != "packages":
+            problems += [(field, str(message)) for message in messages]
+        elif "non_field_errors" in messages:  # the list as a whole, e.g. too many packages
+            problems += [("weights_lb", str(message)) for message in messages["non_field_errors"]]
+        else:  # {package index: {field: [messages]}}
+            for index, fields in sorted(messages.items()):
+                for name, package_messages in fields.items():
+                    column = PACKAGE_FIELD_COLUMNS.get(name, "weights_lb")
+                    problems += [(column, f"Package {index + 1}: {message}") for message in package_messages]
     return problems
+
+
+def rule_problems(line: int, fields: dict[str, list[str]]) -> list[dict]:
+    """The intake rules' problems of one line ({field: [messages]}), each under the file's column to fix."""
+    problems = []
+    for field, messages in fields.items():
+        for message in messages:
+            column = RULE_COLUMNS.get(field, field)
+            if field == "packages" and SIZE_PROBLEM.match(message):
+                column = "dimensions_in"
+            problems.append({"row": line, "column": column, "message": message})
+    return problems
+
+
+# Values no rule refuses, standing in for a malformed cell so that the rest of its line can still be checked.
+STAND_INS = {
+    "store": 1,  # then no store at all: see _stand_in
+    "external_id": "-",  # then a number no other line has: see _stand_in
+    "service_level": Order.ServiceLevel.SAME_DAY,
+    "customer_name": "-",
+    "customer_phone": "-",
+    "customer_email": "",
+    "address_line1": "-",
+    "address_line2": "",
+    "city": "-",
+    "state": "AZ",
+    "postal_code": "00000",  # then not placed: see _stand_in
+    "latitude": None,
+    "longitude": None,
+    "notes": "",
+}
+SIDES = ("length_in", "width_in", "height_in")
+
+
+def _stand_in(line: int, data: dict, errors: dict) -> _Checked:
+    """A draft of a line with malformed cells for the rules to check: each malformed cell (or package
+    weight, or size) replaced by a value no rule refuses, so that every rule problem found is one of the
+    merchant's own cells, said besides the format problems.
+
+    Without a store or a readable ZIP code the distance cannot be measured: the draft then names no store
+    (that rule's problem is muted: the lookup said it), and `_unknown_zip` still looks the ZIP code up."""
+    data = data | {field: STAND_INS[field] for field in errors if field in STAND_INS}
+    if {"latitude", "longitude"} & set(errors):
+        data["latitude"] = data["longitude"] = None  # placed by the ZIP code alone
+    packages = [dict(package) for package in data["packages"]]
+    package_errors = errors.get("packages", {})
+    if not packages or "non_field_errors" in package_errors:  # none, or too many: said by the format problems
+        packages = [{"weight_lb": "1"}]
+        package_errors = {}
+    for index, fields in package_errors.items():
+        if "weight_lb" in fields:
+            packages[index]["weight_lb"] = "1"
+        if set(fields) & set(SIDES):
+            packages[index] = {"weight_lb": packages[index]["weight_lb"]}
+    intake = OrderInputSerializer(data=data | {"packages": packages})
+    intake.is_valid(raise_exception=True)
+    draft = intake.to_draft()
+    if "external_id" in errors:
+        draft.external_id = f"line {line}: {'?' * 64}"  # longer than any order number: never a duplicate
+    if "store" not in errors and "postal_code" not in errors:
+        return _Checked(line, draft, well_formed=False)
+    draft.store_id = 0  # not placed: no distance to check
+    zip_to_check = "" if "postal_code" in errors else draft.postal_code
+    return _Checked(line, draft, well_formed=False, muted=frozenset({"store"}), zip_to_check=zip_to_check)
+
+
+def _unknown_zip(row: _Checked) -> dict | None:
+    """A ZIP code no map knows, on a line whose store is unknown (the rules place a customer only from a store)."""
+    if not row.zip_to_check:
+        return None
+    try:
+        geocode(row.zip_to_check)
+    except GeocodingError as error:
+        return {"row": row.line, "column": "postal_code", "message": str(error)}
+    return None
 
 
 EXPORT_COLUMNS = ["tracking_code", "status", "created_at", *IMPORT_COLUMNS, "label_codes"]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from common.models import AppendOnlyModel, TimeStampedModel
 
@@ -274,6 +275,7 @@ class Package(models.Model):
 # How each ledger event reads in the portal and on the tracking page.
 EVENT_TITLES = {
     "order.created": "Order created",
+    "order.edited": "Order details changed",
     "order.ready": "Ready for pickup",
     "order.scheduled": "Pickup scheduled",
     "order.pickup_missed": "Pickup missed, to be rescheduled",
@@ -289,6 +291,20 @@ EVENT_TITLES = {
     "order.returned": "Returned to the store",
     "order.collected": "Collected by the customer in the store",
     "order.cancelled": "Cancelled",
+}
+
+
+# The fields an "order.edited" event lists, as its summary names them.
+EDITED_WORDS = {
+    "customer_name": "customer's name",
+    "customer_phone": "phone",
+    "customer_email": "email",
+    "address_line1": "address",
+    "address_line2": "address line 2",
+    "postal_code": "ZIP code",
+    "latitude": "exact location",
+    "longitude": "exact location",
+    "distance_miles": "distance",
 }
 
 
@@ -360,6 +376,9 @@ class OrderEvent(AppendOnlyModel):
         if self.type == "order.delivery_failed":
             reason = FAILURE_REASONS.get(details.get("reason"), "")
             return f"{reason}: {details['note']}" if details.get("note") else reason
+        if self.type == "order.edited":
+            words = dict.fromkeys(EDITED_WORDS.get(name, name) for name in details.get("changed", []))
+            return "Changed: " + ", ".join(words)
         return details.get("reason", "")
 
 
@@ -404,3 +423,76 @@ class OrderImport(models.Model):
     @property
     def percent(self) -> int:
         return 100 if self.is_finished else int(100 * self.checked_rows / self.total_rows) if self.total_rows else 0
+
+
+class BulkActionKind(models.TextChoices):
+    READY = "ready", "Flag ready for pickup"
+    LABELS = "labels", "Print labels"
+
+
+class BulkActionStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Working"
+    DONE = "done", "Done"
+    FAILED = "failed", "Stopped"
+
+
+class BulkAction(models.Model):
+    """A bulk action on many orders (flag ready, print labels) done by a worker, with its progress.
+
+    The orders are chosen when it starts (`order_ids`, the merchant's own, from the list's filters) and never
+    re-read from the filters, so orders created meanwhile are not swept in."""
+
+    Kind = BulkActionKind
+    Status = BulkActionStatus
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="bulk_actions")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=10, choices=BulkActionKind.choices)
+    status = models.CharField(max_length=10, choices=BulkActionStatus.choices, default=BulkActionStatus.QUEUED)
+    query = models.TextField(blank=True, help_text="The order list's filters it was started from (a query string).")
+    order_ids = models.JSONField(default=list, help_text="The orders it works on, in the list's order.")
+    total = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0, help_text="Orders gone through so far.")
+    changed_count = models.PositiveIntegerField(default=0, help_text="Orders flagged ready, or labels drawn.")
+    refused = models.JSONField(default=dict, blank=True, help_text="{order status: orders left as they were}.")
+    error = models.CharField(max_length=500, blank=True, help_text="Why it stopped, in the merchant's words.")
+    labels_file = models.CharField(max_length=255, blank=True, help_text="The labels PDF, in the default storage.")
+    resumes = models.PositiveSmallIntegerField(default=0, help_text="Times the sweep queued it again.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now, help_text="Its last progress (or queueing), for the sweep.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "updated_at"])]  # the sweep's look for unfinished, stale ones
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=BulkActionStatus.values), name="bulk_action_status_valid"),
+            models.CheckConstraint(condition=Q(kind__in=BulkActionKind.values), name="bulk_action_kind_valid"),
+            models.CheckConstraint(condition=Q(done_count__lte=F("total")), name="bulk_action_done_within_total"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.total} orders ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        """Never 100 before it is done: the last step (saving the labels' file) may still fail."""
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(100 * self.done_count / self.total)) if self.total else 0
+
+    @property
+    def refused_count(self) -> int:
+        return sum(self.refused.values())
+
+    @property
+    def refused_summary(self) -> list[tuple[str, int]]:
+        """[(status in words, orders)] of the orders left as they were, most first."""
+        labels = dict(OrderStatus.choices)
+        return sorted(((labels.get(s, s), n) for s, n in self.refused.items()), key=lambda row: (-row[1], row[0]))

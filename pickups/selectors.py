@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from common.compiled import CompiledRead, columns, instance
 from common.ids import object_id
 from common.timezones import local_today
 from merchants.models import Merchant, Site, Store
@@ -47,12 +48,20 @@ def merchant_orders(merchant: Merchant) -> QuerySet[Order]:
 def orders_with_packages(orders: QuerySet[Order]) -> list[dict]:
     """The orders of `orders` (filtered, ordered, sliced as the caller likes) as rows of ORDER_SHOWN, each with
     `packages`, its rows of PACKAGE_SHOWN in sequence: one query, the orders joined with their packages."""
+    return _orders_folded(_orders_joined(orders))
+
+
+def _orders_joined(orders: QuerySet[Order]) -> QuerySet:
     ordering = orders.query.order_by or Order._meta.ordering
     if orders.query.is_sliced:  # a page: its orders, not its first rows of packages
         orders = Order.objects.filter(pk__in=orders.values("pk"))
-    joined = orders.order_by(*ordering, "packages__sequence").values(
+    return orders.order_by(*ordering, "packages__sequence").values(
         *ORDER_SHOWN, *(f"packages__{name}" for name in PACKAGE_SHOWN[1:])
     )
+
+
+def _orders_folded(joined) -> list[dict]:
+    """Rows of orders joined with their packages, one order per row of ORDER_SHOWN with its `packages`."""
     shown: dict[int, dict] = {}
     for row in joined:
         order = shown.get(row["id"])
@@ -64,9 +73,15 @@ def orders_with_packages(orders: QuerySet[Order]) -> list[dict]:
     return list(shown.values())
 
 
+# The API's most frequent read, compiled once (common.compiled).
+_order_shown = CompiledRead(
+    lambda merchant_id, pk: _orders_joined(Order.objects.filter(merchant_id=merchant_id, pk=pk)), merchant_id=-1, pk=-2
+)
+
+
 def order_shown(*, merchant: Merchant, pk) -> dict:
     """The merchant's own order as a row of ORDER_SHOWN with its `packages`, or 404 for anyone else's."""
-    rows = orders_with_packages(merchant_orders(merchant).filter(pk=object_id(pk)))
+    rows = _orders_folded(_order_shown(merchant_id=merchant.pk, pk=object_id(pk)))
     if not rows:
         raise Http404("No such order.")
     return rows[0]
@@ -83,12 +98,22 @@ EVENT_SHOWN = (
 )
 
 
+_order_events_shown = CompiledRead(
+    lambda merchant_id, pk: (
+        OrderEvent.objects.filter(order_id=pk, order__merchant_id=merchant_id)
+        .order_by("occurred_at", "id")
+        .values(*EVENT_SHOWN)
+    ),
+    merchant_id=-1,
+    pk=-2,
+)
+
+
 def order_events_shown(*, merchant: Merchant, pk) -> list[dict]:
     """The ledger of the merchant's own order as rows of EVENT_SHOWN, oldest first; 404 for anyone else's.
     One query (a second only for an order without events)."""
     pk = object_id(pk)
-    events = OrderEvent.objects.filter(order_id=pk, order__merchant=merchant).order_by("occurred_at", "id")
-    rows = list(events.values(*EVENT_SHOWN))
+    rows = _order_events_shown(merchant_id=merchant.pk, pk=pk)
     if not rows and not Order.objects.filter(pk=pk, merchant=merchant).exists():
         raise Http404("No such order.")
     return rows
@@ -105,6 +130,13 @@ def packages_shown(order_ids) -> dict[int, list[dict]]:
 def order_for_merchant(*, merchant: Merchant, pk: int) -> Order:
     """The merchant's own order, or 404 for anyone else's."""
     return get_object_or_404(orders_for_merchant(merchant), pk=pk)
+
+
+def order_status_for_merchant(*, merchant: Merchant, pk) -> Order:
+    """The merchant's own order with its store, site and pickup window (what the order page's pickup block
+    shows), in one query; 404 for anyone else's."""
+    orders = Order.objects.filter(merchant=merchant).select_related("store__site", "pickup_window")
+    return get_object_or_404(orders, pk=object_id(pk))
 
 
 def proof_event(user, *, order_pk: int, event_pk: int) -> OrderEvent:
@@ -127,18 +159,36 @@ def orders_search(orders: QuerySet[Order], text: str) -> QuerySet[Order]:
     )
 
 
+# Public tracking is read by every customer, often: both reads compiled once (common.compiled).
+_tracked_order = CompiledRead(
+    lambda code: Order.objects.filter(tracking_code=code).values(
+        *columns(Order), *columns(Store, "store__"), *columns(Site, "store__site__")
+    ),
+    code="sample code",
+)
+_tracked_events = CompiledRead(
+    lambda order_id: (
+        OrderEvent.objects.filter(order_id=order_id).order_by("occurred_at", "id").values(*columns(OrderEvent))
+    ),
+    order_id=-1,
+)
+
+
 def order_for_tracking(tracking_code: str) -> Order:
-    """Anyone's order by its tracking code (public tracking), with its events; anything that cannot be a
-    code (wrong length or characters, a NUL byte PostgreSQL refuses) is simply not found."""
+    """Anyone's order by its tracking code (public tracking), with its store, site and `timeline`: its events
+    in time order. Anything that cannot be a code (wrong length or characters, a NUL byte PostgreSQL
+    refuses) is simply not found."""
     code = tracking_code.strip().upper()
     if len(code) != TRACKING_CODE_LENGTH or not set(code) <= set(CODE_ALPHABET):
         raise Http404("No parcel has this tracking code.")
-    return get_object_or_404(
-        Order.objects.select_related("store").prefetch_related(
-            Prefetch("events", OrderEvent.objects.order_by("occurred_at", "id"))
-        ),
-        tracking_code=code,
-    )
+    rows = _tracked_order(code=code)
+    if not rows:
+        raise Http404("No parcel has this tracking code.")
+    order = instance(Order, rows[0])
+    order.store = instance(Store, rows[0], prefix="store__")
+    order.store.site = instance(Site, rows[0], prefix="store__site__")
+    order.timeline = [instance(OrderEvent, row) for row in _tracked_events(order_id=order.pk)]
+    return order
 
 
 def order_counts_today(merchant: Merchant, stores: list[Store]) -> dict[str, int]:
@@ -183,6 +233,40 @@ def windows_for_merchant(merchant: Merchant) -> QuerySet[PickupWindow]:
         .prefetch_related(Prefetch("orders", mine))
         .order_by("starts_at", "pk")
     )
+
+
+def merchant_sites(merchant: Merchant) -> QuerySet[Site]:
+    """The sites of the merchant's stores (active or not: a closed store's orders may still be picked up)."""
+    return Site.objects.filter(stores__merchant=merchant).distinct().order_by("name", "pk")
+
+
+def merchant_windows_on(merchant: Merchant, days: dict[int, date]) -> QuerySet[PickupWindow]:
+    """The windows of each site (by id) on its local day `days[site]` that hold the merchant's orders, in time
+    order, each with only those orders in `my_orders` (with their store, and `package_count`). Two queries."""
+    mine = Order.objects.filter(merchant=merchant)
+    on_days = reduce(or_, (Q(site_id=site, local_date=day) for site, day in days.items()), Q(pk__in=[]))
+    orders = mine.select_related("store").annotate(package_count=Count("packages")).order_by("store__name", "pk")
+    return (
+        PickupWindow.objects.filter(on_days, Exists(mine.filter(pickup_window=OuterRef("pk"))))
+        .prefetch_related(Prefetch("orders", orders, to_attr="my_orders"))
+        .order_by("starts_at", "pk")
+    )
+
+
+def merchant_orders_per_day(merchant: Merchant, firsts: dict[int, date], days: int) -> dict[tuple[int, date], int]:
+    """{(site id, local day): the merchant's orders in that site's windows that day}, for `days` days from each
+    site's `firsts[site]`. One query."""
+    spans = (
+        Q(pickup_window__site_id=site, pickup_window__local_date__range=(first, first + timedelta(days=days - 1)))
+        for site, first in firsts.items()
+    )
+    rows = (
+        Order.objects.filter(reduce(or_, spans, Q(pk__in=[])), merchant=merchant)
+        .order_by()
+        .values_list("pickup_window__site_id", "pickup_window__local_date")
+        .annotate(count=Count("id"))
+    )
+    return {(site, day): count for site, day, count in rows}
 
 
 def handoff_windows(store: Store, today: date) -> QuerySet[PickupWindow]:

@@ -1,24 +1,27 @@
-"""What merchants do with orders: intake (form, CSV, API), ready and cancel through the ledger."""
+"""What merchants do with orders: intake (form, CSV, API), edits until ready, ready and cancel through the ledger."""
 
 import logging
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
+from decimal import Decimal
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from common.actors import SYSTEM, Actor
-from common.errors import NotAllowedError
+from common.errors import NotAllowedError, TransitionError
 from common.tasks import enqueue_on_commit
 from merchants import standing
 from merchants.models import Merchant
 
-from .csv_orders import check_rows, decode_upload
-from .intake import OrderDraft, check_drafts
+from .csv_orders import check_rows, decode_upload, rule_problems
+from .custody import coordinate
+from .intake import OrderDraft, PackageDraft, check_drafts
 from .ledger import (
     events_append,
     order_event,
@@ -29,6 +32,7 @@ from .ledger import (
     the_one,
 )
 from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderImport, Package, PickupWindow
+from .webhook_feed import merchant_listens
 from .window_states import windows_release_capacity
 
 Status = Order.Status
@@ -106,17 +110,7 @@ def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor
         for draft in drafts
     )
     packages = Package.objects.bulk_create(
-        Package(
-            order=order,
-            sequence=number,
-            label_code=f"{order.tracking_code}{number:02d}",
-            weight_lb=package.weight_lb,
-            length_in=package.length_in,
-            width_in=package.width_in,
-            height_in=package.height_in,
-        )
-        for order, draft in zip(orders, drafts, strict=True)
-        for number, package in enumerate(draft.packages, start=1)
+        package for order, draft in zip(orders, drafts, strict=True) for package in _packages(order, draft.packages)
     )
     by_order: dict[int, list[Package]] = {}
     for package in packages:
@@ -131,6 +125,22 @@ def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor
         new_orders=True,
     )
     return orders
+
+
+def _packages(order: Order, drafts) -> list[Package]:
+    """The order's packages to write, numbered from 1; each label code is the tracking code and the number."""
+    return [
+        Package(
+            order=order,
+            sequence=number,
+            label_code=f"{order.tracking_code}{number:02d}",
+            weight_lb=package.weight_lb,
+            length_in=package.length_in,
+            width_in=package.width_in,
+            height_in=package.height_in,
+        )
+        for number, package in enumerate(drafts, start=1)
+    ]
 
 
 def order_mark_ready(*, order: Order | QuerySet[Order], actor: Actor) -> Order:
@@ -181,6 +191,143 @@ def order_cancel(*, order: Order | QuerySet[Order], actor: Actor, reason: str) -
         allowed=standing.CANCEL,
     )
     return the_one(moved, refused)
+
+
+# What a merchant may change in an order until it is flagged ready: who the customer is, where, the notes and
+# the packages. The store, the service level and the order number stay: the first two are what a checkout's
+# quote promised (and what picks the pickup), the number is the merchant's own key for the order in their
+# systems; to change those, cancel the order and create a new one.
+ORDER_EDITABLE_FIELDS = (
+    *("customer_name", "customer_phone", "customer_email", "address_line1", "address_line2", "city", "state"),
+    *("postal_code", "latitude", "longitude", "notes"),
+)
+ORDER_FIXED_FIELDS = {
+    "store": "An order's store cannot be changed: cancel this order and create a new one at the other store.",
+    "external_id": "An order's number cannot be changed: cancel this order and create a new one.",
+    "service_level": "An order's service level cannot be changed: cancel this order and create a new one.",
+}
+# A change of these moves the customer: coordinates left as they were belong to the old address.
+_ADDRESS_FIELDS = ("address_line1", "city", "state", "postal_code")
+
+
+def order_edit_refusal(order: Order) -> str:
+    """Why the order can no longer be changed, in the merchant's words; "" while it may be. Only a new order
+    may: once it is flagged ready, parcels labelled as they are wait for a driver."""
+    if order.status == Status.CREATED:
+        return ""
+    if order.status in (Status.READY, Status.SCHEDULED):
+        return (
+            f"Order {order.external_id} is {order.get_status_display().lower()}, so it can no longer be changed: "
+            "its parcels wait for a driver as labelled. Cancel it and create a new one if they must change."
+        )
+    return f"Order {order.external_id} is {order.get_status_display().lower()}, so it can no longer be changed."
+
+
+@transaction.atomic
+def order_edit(*, order: Order | QuerySet[Order], changes: dict, actor: Actor) -> Order:
+    """Change a new order: `changes` maps fields of ORDER_EDITABLE_FIELDS to new values and `packages` to the
+    new list of PackageDraft; what is left out stays. ORDER_FIXED_FIELDS may be given only as they are.
+
+    The row is locked and its status re-read: once flagged ready, TransitionError. The result is checked by
+    the intake rules of a new order (service area, ZIP code, parcel limits): ValidationError keyed by field,
+    and nothing changes. Writes one `order.edited` ledger event with what changed (old and new values, the
+    packages before and after); an edit that changes nothing writes nothing. Returns the order with
+    `changes` (the event's details, {} if nothing changed) and `new_packages`, its packages now.
+    `order` may be a queryset of it (`selectors.order_to_move`), locked as given: 404 if it holds none.
+    """
+    unknown = set(changes) - {*ORDER_EDITABLE_FIELDS, *ORDER_FIXED_FIELDS, "packages"}
+    if unknown:
+        raise TypeError(f"Not fields of an order edit: {sorted(unknown)}")
+    rows = order if isinstance(order, QuerySet) else Order.objects.filter(pk=order.pk)
+    rows = rows.select_related("merchant").annotate(merchant_listens=merchant_listens())
+    order = rows.select_for_update(of=("self",)).first()
+    if order is None:
+        raise Http404("No such order.")
+    standing.merchant_check(order.merchant, standing.ADD)
+    if refusal := order_edit_refusal(order):
+        raise TransitionError(refusal)
+    fixed = {"store": order.store_id, "external_id": order.external_id, "service_level": order.service_level}
+    errors = {
+        name: [message]
+        for name, message in ORDER_FIXED_FIELDS.items()
+        if name in changes and getattr(changes[name], "pk", changes[name]) != fixed[name]
+    }
+    if errors:
+        raise ValidationError(errors)
+    draft, before = _edit_draft(order, changes)
+    if problems := check_drafts(merchant=order.merchant, drafts=[draft], numbers_in_use=False):
+        if "store" in problems[0]:  # deactivated since the order was made: its rules cannot be checked
+            raise ValidationError({"store": [f"{order.store.name} no longer takes orders, so this one cannot change."]})
+        raise ValidationError(problems[0])
+    return _edit_apply(order, draft, before, actor)
+
+
+def _edit_draft(order: Order, changes: dict) -> tuple[OrderDraft, list[Package]]:
+    """The order as it would be, as a draft for the intake rules; and its packages now."""
+    before = list(order.packages.order_by("sequence"))
+    values = {name: getattr(order, name) for name in ORDER_EDITABLE_FIELDS}
+    values |= {name: changes[name] for name in ORDER_EDITABLE_FIELDS if name in changes}
+    values["state"] = values["state"].upper()
+    moved = any(values[name] != getattr(order, name) for name in _ADDRESS_FIELDS)
+    if moved and (values["latitude"], values["longitude"]) == (order.latitude, order.longitude):
+        values["latitude"] = values["longitude"] = None  # the old address's: the new ZIP code places the customer
+    packages = changes.get("packages")
+    if packages is None:
+        packages = [PackageDraft(p.weight_lb, p.length_in, p.width_in, p.height_in) for p in before]
+    draft = OrderDraft(
+        store_id=order.store_id,
+        external_id=order.external_id,
+        service_level=order.service_level,
+        packages=packages,
+        **values,
+    )
+    return draft, before
+
+
+def _edit_apply(order: Order, draft: OrderDraft, before: list[Package], actor: Actor) -> Order:
+    """Write what differs between the locked order and its checked draft, and the ledger event saying so."""
+    new = {name: getattr(draft, name) for name in (*ORDER_EDITABLE_FIELDS, "distance_miles")}
+    new["latitude"], new["longitude"] = coordinate(new["latitude"]), coordinate(new["longitude"])
+    fields = {
+        name: {"from": _shown(getattr(order, name)), "to": _shown(value)}
+        for name, value in new.items()
+        if value != getattr(order, name)
+    }
+    repacked = [_package_size(p) for p in before] != [_package_size(p) for p in draft.packages]
+    order.changes = {}
+    order.new_packages = before
+    if not fields and not repacked:
+        return order
+    for name in fields:
+        setattr(order, name, new[name])
+    order.save(update_fields=[*fields, "updated_at"])
+    if repacked:
+        Package.objects.filter(order=order).delete()  # a new order's parcels carry no scans yet
+        order.new_packages = Package.objects.bulk_create(_packages(order, draft.packages))
+    order.changes = {"changed": [*fields, *(["packages"] if repacked else [])], "fields": fields}
+    if repacked:
+        words = {"from": [_package_words(p) for p in before], "to": [_package_words(p) for p in draft.packages]}
+        order.changes["packages"] = words
+    now = timezone.now()
+    events_append([order_event(order, "order.edited", actor, now, order.status, order.status, order.changes)])
+    return order
+
+
+def _shown(value) -> str | None:
+    """A field's value as the ledger keeps it: JSON, decimals as the column writes them."""
+    return None if value is None else str(value)
+
+
+def _package_size(package: Package | PackageDraft) -> tuple:
+    """What a package is, compared as numbers (2.5 and 2.50 lb are one weight)."""
+    sides = (package.length_in, package.width_in, package.height_in)
+    return (Decimal(package.weight_lb), *(None if side is None else Decimal(side) for side in sides))
+
+
+def _package_words(package: Package | PackageDraft) -> str:
+    """A package in words as the order page shows it: its weight, and its sides when given (2.5 lb, 12 by 8 by 6)."""
+    weight, *sides = (None if value is None else format(value.normalize(), "f") for value in _package_size(package))
+    return f"{weight} lb, {'×'.join(sides)} in" if None not in sides else f"{weight} lb"
 
 
 @transaction.atomic
@@ -293,10 +440,9 @@ def _import_check_and_create(job: OrderImport) -> OrderImport:
                     orders_create(merchant=job.merchant, drafts=drafts, actor=actor)
             except DraftErrors as error:  # the data changed since the check, e.g. an order number was taken
                 problems = [
-                    {"row": lines[index], "column": field, "message": message}
+                    problem
                     for index, fields in error.by_index.items()
-                    for field, messages in fields.items()
-                    for message in messages
+                    for problem in rule_problems(lines[index], fields)
                 ]
         job.status = OrderImport.Status.FAILED if problems else OrderImport.Status.SUCCEEDED
         job.errors, job.created_count = problems, 0 if problems else len(drafts)

@@ -1,10 +1,12 @@
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from common.actors import SYSTEM
 from merchants.models import Merchant
 
 from . import digest
+from .bulk_actions import bulk_action_run, bulk_actions_resume
 from .services import order_import_run, order_imports_stuck, orders_withdraw_for_suspension, suspended_orders_withdraw
 from .visits import windows_depart_overdue
 from .windows import customers_tell_scheduled, orders_assign, windows_missed, windows_plan
@@ -22,6 +24,28 @@ def resume_stuck_imports() -> int:
     stuck = order_imports_stuck()
     for import_id in stuck:
         import_orders.delay(import_id=import_id)
+    return len(stuck)
+
+
+# A database that went away is tried again 5, 10, 20, 40, 60 s later (with jitter; under the broker's visibility
+# timeout): the bulk action resumes where its last committed step left it.
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    retry_kwargs={"max_retries": 5},
+)
+def run_bulk_action(*, action_id: int) -> None:
+    bulk_action_run(action_id=action_id)
+
+
+@shared_task
+def resume_stuck_bulk_actions() -> int:
+    """Queue again the bulk actions whose task was lost or whose worker died (given up after a few times)."""
+    stuck = bulk_actions_resume()
+    for action_id in stuck:
+        run_bulk_action.delay(action_id=action_id)
     return len(stuck)
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,16 +28,18 @@ from merchants.selectors import store_for_merchant, stores_for_merchant
 from merchants.standing import ADD, merchant_refusal
 from notifications.services import opt_out
 
-from . import selectors, services
+from . import bulk_actions, selectors, services
 from .attention import attention_for
 from .charts import daily_outcomes_svg
 from .csv_orders import IMPORT_COLUMNS, MAX_IMPORT_BYTES, UploadError, export_rows, import_template
 from .custody import custody_csv, custody_pdf
-from .filters import OrderFilter
-from .forms import CancelForm, OrderForm, OrderImportForm, PackageFormSet, package_drafts
+from .filters import OrderFilter, filters_in_words, status_tabs
+from .forms import CancelForm, OrderForm, OrderImportForm, PackageFormSet, package_drafts, packages_initial
 from .labels import labels_pdf
-from .models import Order, PickupWindow
+from .models import BulkAction, Order, PickupWindow
+from .order_status import pickup_status
 from .performance import performance_csv, stores_performance
+from .pickup_days import DAYS, pickup_days
 from .tracking import tracking_of
 
 PAGE_SIZE = 25
@@ -90,19 +92,40 @@ def dashboard_export(request):
 
 @merchant_required
 def order_list(request):
+    """The merchant's orders, a page at a time: status tabs counting what the other filters let through (one
+    grouped query, which also gives the page count), the other filters in a fold, bulk actions."""
     orders = OrderFilter(request.GET, queryset=selectors.orders_for_merchant(request.merchant), request=request)
-    page = Paginator(orders.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filter": orders, "page": page, "query": query.urlencode()}
+    tabs, listed = status_tabs(orders, query)
+    paginator = Paginator(orders.qs, PAGE_SIZE)
+    paginator.count = listed  # a cached property: the tabs counted the list already
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "filter": orders,
+        "page": page,
+        "query": query.urlencode(),
+        "tabs": tabs,
+        "statuses": sorted(orders.statuses),
+        # statuses no tab stands for (a link from elsewhere): said in words
+        "status_labels": []
+        if any(tab.current for tab in tabs)
+        else [label for status, label in Order.Status.choices if status in orders.statuses],
+        "filters_active": orders.active,
+    }
     return render(request, "pickups/order_list.html", context)
 
 
 @merchant_required
 def pickup_schedule(request):
-    """Upcoming pickups of the merchant's orders, in each site's local time."""
-    windows = selectors.windows_for_merchant(request.merchant)
-    return render(request, "pickups/pickup_schedule.html", {"windows": windows})
+    """A day of pickups at each of the merchant's sites, on the site's local clock: `?day=N` is N days after
+    each site's today (0 to 6); anything else is a 400 that says so, with today shown."""
+    day = request.GET.get("day", "0")
+    offset = int(day) if day.isascii() and day.isdigit() and int(day) < DAYS else None
+    schedule = pickup_days(merchant=request.merchant, offset=offset or 0)
+    problem = "" if offset is not None else f"day: choose a day from 0 (today) to {DAYS - 1}; here is today."
+    context = {"schedule": schedule, "problem": problem}
+    return render(request, "pickups/pickup_schedule.html", context, status=400 if problem else 200)
 
 
 @merchant_required
@@ -131,6 +154,45 @@ def order_create(request):
     return render(request, "pickups/order_form.html", context)
 
 
+# What a parcel's label shows of an order (pickups.labels): a change of any means printing the labels again.
+ON_THE_LABEL = {"customer_name", "city", "state", "postal_code", "packages"}
+
+
+@merchant_required
+def order_edit(request, pk):
+    """Change a new order (customer, address, notes, packages) until it is flagged ready; after that, back to
+    the order with the reason."""
+    order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
+    refusal = services.order_edit_refusal(order) or merchant_refusal(request.merchant, ADD)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("order_detail", pk=order.pk)
+    data = request.POST if request.method == "POST" else None
+    form = OrderForm(data, merchant=request.merchant, order=order)
+    packages = PackageFormSet(data, prefix="packages", initial=packages_initial(order))
+    if data is not None and form.is_valid() and packages.is_valid():
+        try:
+            edited = services.order_edit(
+                order=order, changes=form.edits(package_drafts(packages)), actor=Actor.of_user(request.user)
+            )
+        except ValidationError as error:
+            form.add_rule_errors(error.message_dict)
+        except (TransitionError, NotAllowedError) as error:  # flagged ready or suspended since the page was shown
+            messages.error(request, str(error))
+            return redirect("order_detail", pk=order.pk)
+        else:
+            changed = set(edited.changes.get("changed", []))
+            if not changed:
+                messages.info(request, f"Nothing changed: order {order.external_id} is as it was.")
+            elif changed & ON_THE_LABEL:
+                messages.success(request, f"Order {order.external_id} changed. Print its labels again.")
+            else:
+                messages.success(request, f"Order {order.external_id} changed.")
+            return redirect("order_detail", pk=order.pk)
+    context = {"form": form, "packages": packages, "problems": error_summary(form, packages), "order": order}
+    return render(request, "pickups/order_form.html", context)
+
+
 @merchant_required
 def order_detail(request, pk):
     order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
@@ -139,8 +201,19 @@ def order_detail(request, pk):
         "events": order.events.all(),
         "cancel_form": CancelForm(),
         "can_try_again": order.attempt < settings.MAX_DELIVERY_ATTEMPTS,
+        "pickup": pickup_status(order, now=timezone.now()),
     }
     return render(request, "pickups/order_detail.html", context)
+
+
+@never_cache
+@merchant_required
+def order_status_fragment(request, pk):
+    """The order page's pickup block alone, with the heading's status badge: live.js asks for it while the
+    order waits for a worker to schedule it, and stops when the block says it has settled."""
+    order = selectors.order_status_for_merchant(merchant=request.merchant, pk=pk)
+    context = {"order": order, "pickup": pickup_status(order, now=timezone.now()), "oob": True}
+    return render(request, "pickups/_order_status.html", context)
 
 
 @require_POST
@@ -182,7 +255,9 @@ def order_cancel(request, pk):
     order = selectors.order_for_merchant(merchant=request.merchant, pk=pk)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say why the order is cancelled.")
+        problems = ["Say why the order is cancelled."] if "reason" in form.errors else []
+        problems += form.errors.get("confirm", [])
+        messages.error(request, " ".join([*problems, "Nothing was cancelled."]))
         return redirect("order_detail", pk=order.pk)
     try:
         services.order_cancel(order=order, actor=Actor.of_user(request.user), reason=form.cleaned_data["reason"])
@@ -202,19 +277,47 @@ def order_labels(request, pk):
 @require_POST
 @merchant_required
 def orders_bulk(request):
-    """The list's bulk actions on the ticked orders: flag ready, or print all their labels."""
-    ids = [value for value in request.POST.getlist("orders") if value.isdigit() and len(value) < 19]
-    chosen = selectors.orders_for_merchant(request.merchant).filter(pk__in=ids)
-    action = request.POST.get("action")
-    back = redirect(f"{reverse('order_list')}?{request.POST.get('query', '')}")
-    if not chosen:
-        messages.error(request, "Tick at least one order first.")
-        return back
-    if action == "labels":
-        return _pdf(labels_pdf(list(chosen)), "labels.pdf")
-    if action != "ready":
+    """The list's bulk actions, flag ready or print labels: on the ticked orders, or, once confirmed, on every order
+    matching the list's filters, found again here from the posted filters among the merchant's own orders. More
+    than BULK_WORKER_THRESHOLD go to a worker, and the next page follows its progress."""
+    query = request.POST.get("query", "")
+    back = redirect(f"{reverse('order_list')}?{query}")
+    matching = request.POST.get("scope") == "matching"
+    if matching:
+        found = OrderFilter(QueryDict(query), queryset=selectors.merchant_orders(request.merchant), request=request)
+        if not found.is_valid():  # e.g. a store that is not theirs: never widen the set by dropping the filter
+            messages.error(request, "These filters are not valid: choose them again on the order list.")
+            return back
+        orders = found.qs
+    else:
+        ids = [value for value in request.POST.getlist("orders") if value.isdigit() and len(value) < 19]
+        orders = selectors.merchant_orders(request.merchant).filter(pk__in=ids)
+    kind = request.POST.get("action")
+    if kind not in BulkAction.Kind.values:
         messages.error(request, "Choose what to do with the ticked orders.")
         return back
+    plan = bulk_actions.bulk_plan(orders=orders, kind=kind)
+    if not plan.total:
+        messages.error(request, "No orders match these filters." if matching else "Tick at least one order first.")
+        return back
+    if plan.too_many:
+        messages.error(request, plan.too_many)
+        return back
+    if matching and request.POST.get("confirm") != str(plan.total):  # not confirmed, or for another number
+        context = {"plan": plan, "query": query, "filters": filters_in_words(found), "again": "confirm" in request.POST}
+        return render(request, "pickups/orders_bulk_confirm.html", context)
+    if plan.on_worker:
+        try:
+            action = bulk_actions.bulk_action_start(
+                merchant=request.merchant, actor=Actor.of_user(request.user), plan=plan, query=query
+            )
+        except NotAllowedError as error:
+            messages.error(request, str(error))
+            return back
+        return redirect("bulk_action_detail", pk=action.pk)
+    chosen = selectors.orders_for_merchant(request.merchant).filter(pk__in=plan.order_ids)
+    if kind == BulkAction.Kind.LABELS:
+        return _pdf(labels_pdf(list(chosen)), "labels.pdf")
     try:
         moved, refused = services.orders_mark_ready(orders=chosen, actor=Actor.of_user(request.user))
     except NotAllowedError as error:
@@ -222,9 +325,55 @@ def orders_bulk(request):
         return back
     if moved:
         messages.success(request, f"{len(moved)} order(s) flagged ready for pickup.")
-    for _, why in refused:
-        messages.warning(request, why)
+    if len(refused) > BULK_REFUSALS_LISTED:  # one line for many, as the progress page says it
+        summary = bulk_actions.refusals_in_words(order.status for order, _ in refused)
+        messages.warning(request, f"{len(refused)} order(s) left as they were: {summary}.")
+    else:
+        for _, why in refused:
+            messages.warning(request, why)
     return back
+
+
+# Up to this many orders a bulk action could not flag ready are each named with why; more are summed up by status.
+BULK_REFUSALS_LISTED = 5
+
+
+@merchant_required
+def bulk_action_detail(request, pk):
+    """A bulk action a worker does: its progress (as JSON for the page's script), then what it did."""
+    action = bulk_actions.bulk_action_for_merchant(merchant=request.merchant, pk=pk)
+    if request.headers.get("Accept") == "application/json":
+        response = JsonResponse(
+            {
+                "status": action.status,
+                "status_display": action.get_status_display(),
+                "finished": action.is_finished,
+                "percent": action.percent,
+                "done": action.done_count,
+                "total": action.total,
+            }
+        )
+    else:
+        response = render(request, "pickups/bulk_action_detail.html", {"action": action})
+    patch_vary_headers(response, ["Accept"])
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@merchant_required
+def bulk_action_labels(request, pk):
+    """The labels PDF a bulk action prepared, for its merchant only."""
+    action = bulk_actions.bulk_action_for_merchant(merchant=request.merchant, pk=pk)
+    if not action.labels_file or not default_storage.exists(action.labels_file):
+        raise Http404("These labels are not ready.")
+    response = FileResponse(
+        default_storage.open(action.labels_file),
+        as_attachment=True,
+        filename=f"labels-{action.pk}.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @merchant_required
@@ -317,7 +466,7 @@ def tracking(request, tracking_code):
     except Http404:
         return render(request, "pickups/tracking_unknown.html", {"tracking_code": tracking_code}, status=404)
     return render(
-        request, "pickups/tracking.html", {"order": order, "tracking": tracking_of(order, order.events.all())}
+        request, "pickups/tracking.html", {"order": order, "tracking": tracking_of(order, order.timeline)}
     )
 
 

@@ -39,6 +39,7 @@ from deliveries.services import offer_accept, visit_collect, window_offer_wave
 from merchants.handoff_codes import store_code
 from merchants.models import Membership
 from merchants.services import api_key_create
+from pickups.bulk_actions import bulk_action_run, bulk_action_start, bulk_plan
 from pickups.ledger import orders_transition
 from pickups.models import Order, OrderEvent, OrderImport
 from pickups.visits import window_arrive
@@ -179,13 +180,18 @@ ROUTES: dict[str, Entry] = {
         method="post",
         data=lambda w: {"orders": [w["order"].pk], "action": "ready"},
     ),
+    # a bulk action a worker did (labels), its progress page and its file: the merchant's own only
+    "bulk_action_detail": Entry(MERCHANT_OBJECT, lambda w: {"pk": w["labels_job"].pk}),
+    "bulk_action_labels": Entry(MERCHANT_OBJECT, lambda w: {"pk": w["labels_job"].pk}),
     "order_export": Entry(MERCHANT_PAGE),
     "order_import": Entry(MERCHANT_PAGE),
     "order_import_template": Entry(MERCHANT_PAGE),
     "order_import_detail": Entry(MERCHANT_OBJECT, lambda w: {"pk": w["import"].pk}),
     "order_detail": Entry(MERCHANT_OBJECT, order),
+    "order_status_fragment": Entry(MERCHANT_OBJECT, order),  # the order page's pickup block, which live.js polls
+    "order_edit": Entry(MERCHANT_OBJECT, order),  # the order is new: its form, prefilled
     "order_ready": Entry(MERCHANT_POST, order, "post"),
-    "order_cancel": Entry(MERCHANT_POST, order, "post", {"reason": "Customer changed their mind"}),
+    "order_cancel": Entry(MERCHANT_POST, order, "post", {"reason": "Customer changed their mind", "confirm": "on"}),
     "order_collected": Entry(MERCHANT_POST, order, "post"),
     "order_labels": Entry(MERCHANT_OBJECT, order),
     "order_custody_pdf": Entry(MERCHANT_OBJECT, order),
@@ -298,6 +304,14 @@ def _jpeg() -> SimpleUploadedFile:
     return SimpleUploadedFile("door.jpg", buffer.getvalue(), content_type="image/jpeg")
 
 
+def _labels_job(owner):
+    """A bulk action of labels for all merchant A's orders, done as a worker does it (its file stored)."""
+    merchant = owner.membership.merchant
+    plan = bulk_plan(orders=Order.objects.filter(merchant=merchant), kind="labels")
+    job = bulk_action_start(merchant=merchant, actor=Actor.of_user(owner), plan=plan)
+    return bulk_action_run(action_id=job.pk)
+
+
 def _build():
     owner = MembershipFactory().user
     merchant = owner.membership.merchant
@@ -374,6 +388,7 @@ def _build():
         "endpoint": endpoint,
         "delivery": delivery,
         "import": OrderImport.objects.create(merchant=merchant, created_by=owner, filename="orders.csv", content=""),
+        "labels_job": _labels_job(owner),
     }
 
 

@@ -2,6 +2,8 @@
 
 EVENTS = {
     "order.created": "An order was created (form, CSV or API).",
+    "order.edited": "An order's customer, address, notes or packages were changed before it was flagged ready; "
+    "`data` is the order as it is now.",
     "order.ready": "An order was flagged ready for pickup.",
     "order.scheduled": "An order was put into a pickup window; `pickup_window` says when.",
     "order.picked_up": "The driver collected every parcel of an order at the counter.",

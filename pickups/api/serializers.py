@@ -76,6 +76,20 @@ class OrderInputSerializer(serializers.Serializer):
         return OrderDraft(store_id=data.pop("store"), quote_id=data.pop("quote"), packages=packages, **data)
 
 
+class OrderEditSerializer(OrderInputSerializer):
+    """Changes to an order not yet flagged ready: only the fields given change (`packages`, if given, replaces
+    them all); the rules of a new order are checked again. `store`, `external_id` and `service_level` cannot
+    change: given, they must be the order's own (400 otherwise)."""
+
+    quote = None  # a quote is given when an order is created, not later
+
+    def changes(self) -> dict:
+        data = dict(self.validated_data)
+        if "packages" in data:
+            data["packages"] = [PackageDraft(**package) for package in data["packages"]]
+        return data
+
+
 class PackageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Package
@@ -172,7 +186,7 @@ class TrackingSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display")
     customer_first_name = serializers.CharField()
     store = serializers.CharField(source="store.name")
-    events = TrackingEventSerializer(many=True)
+    events = TrackingEventSerializer(many=True, source="timeline")
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -192,7 +206,7 @@ class TrackingSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(TrackingProgressSerializer)
     def get_progress(self, order) -> dict:
-        return TrackingProgressSerializer(tracking_of(order, list(order.events.all()))).data
+        return TrackingProgressSerializer(tracking_of(order, order.timeline)).data
 
 
 class MerchantWindowSerializer(WindowDriverMixin, serializers.ModelSerializer):

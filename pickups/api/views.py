@@ -1,7 +1,6 @@
 import orjson
 from django.conf import settings
 from django.http import HttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from common.clients import client_address
+from common.filtering import AskedFiltersBackend
 from common.pagination import NewestFirstCursor
 from merchants.api.permissions import actor_of
 from merchants.idempotency import idempotent
@@ -35,6 +35,7 @@ from .representation import events_represented, order_answer, orders_represented
 from .serializers import (
     CancelSerializer,
     MerchantWindowSerializer,
+    OrderEditSerializer,
     OrderEventSerializer,
     OrderInputSerializer,
     OrderSerializer,
@@ -83,14 +84,14 @@ class CsvFileRenderer(FileRenderer):
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Your orders: create, list, follow, flag ready for pickup, cancel, print labels.
+    """Your orders: create, list, follow, change until ready, flag ready for pickup, cancel, print labels.
 
     Orders are answered with `representation` (the JSON `OrderSerializer` documents, built from plain
     rows); the list pages by cursor, newest first, with no count."""
 
     serializer_class = OrderSerializer
     queryset = Order.objects.none()  # for the schema; get_queryset scopes to the caller's merchant
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [AskedFiltersBackend]
     filterset_class = OrderFilter
     pagination_class = NewestFirstCursor
     renderer_classes = FAST_JSON
@@ -116,6 +117,17 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         intake.is_valid(raise_exception=True)
         order = services.order_create(merchant=request.merchant, draft=intake.to_draft(), actor=actor_of(request))
         return Response(order_answer(order, order.new_packages), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OrderEditSerializer, responses={200: OrderSerializer})
+    def partial_update(self, request, pk):
+        """Change an order until it is flagged ready: the customer, the address, the notes, the packages (all
+        replaced when given). The rules of a new order are checked again (400 naming the field); once the order
+        is ready or further on, 409. Writes an `order.edited` event listing what changed, none when nothing
+        did. The store, order number and service level stay (cancel and create a new order to change them)."""
+        body = OrderEditSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        order = services.order_edit(order=self._to_move(pk), changes=body.changes(), actor=actor_of(request))
+        return Response(order_answer(order, order.new_packages))
 
     @extend_schema(request=None, responses={200: OrderSerializer})
     @action(detail=True, methods=["post"])

@@ -1,11 +1,11 @@
 // The store's Handoff page: counts down to the next store code and fetches it from the API when it
-// comes; refreshes the pickups section every 5 s while a driver is on site, every minute otherwise.
-// Without this script the page shows the code of when it loaded, which works 5 minutes after it changes.
+// comes. (The pickups section refreshes itself through live.js: every 5 s while a driver is on site, every
+// minute otherwise.) Without this script the page shows the code of when it loaded, which works 5 minutes
+// after it changes.
 (function () {
   "use strict";
   const card = document.querySelector("[data-handoff-code]");
-  const live = document.getElementById("handoff-live");
-  if (!card || !live) return;
+  if (!card) return;
 
   // The server's clock minus this screen's, so a wrong clock at the counter does not shift the countdown.
   const skew = Number(card.dataset.serverNow) * 1000 - Date.now();
@@ -69,30 +69,6 @@
     else fetching = false;
   }
 
-  function inProgress() {
-    const section = live.querySelector("[data-in-progress]");
-    return section !== null && section.dataset.inProgress === "true";
-  }
-
-  async function refresh() {
-    try {
-      const response = await fetch(live.dataset.url, {
-        credentials: "same-origin",
-        cache: "no-store",
-        headers: { "X-Partial": "1" },
-      });
-      if (response.redirected || response.status === 403) {
-        window.location.reload(); // logged out: the page itself sends them to the login
-        return;
-      }
-      if (response.ok) live.innerHTML = await response.text();
-    } catch (error) {
-      // Offline for a moment: keep what is shown and try again.
-    }
-    setTimeout(refresh, inProgress() ? 5000 : 60000);
-  }
-
   tick();
   setInterval(tick, 1000);
-  setTimeout(refresh, inProgress() ? 5000 : 60000);
 })();

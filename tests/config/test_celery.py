@@ -94,6 +94,7 @@ def test_the_sweeps_that_finish_a_killed_workers_work_run_every_minute():
         "webhooks-resend-due-deliveries",
         "pickups-assign-ready-orders",
         "pickups-resume-stuck-imports",
+        "pickups-resume-stuck-bulk-actions",
         "deliveries-offer-windows",
     ):
         assert app.conf.beat_schedule[name]["schedule"] == every_minute, name

@@ -152,7 +152,9 @@ ACTIONS = {
     ),
     "cancel (portal)": (
         lambda shop: shop.portal.post(
-            reverse("order_cancel", args=[shop.created.pk]), {"reason": "Changed their mind"}, follow=True
+            reverse("order_cancel", args=[shop.created.pk]),
+            {"reason": "Changed their mind", "confirm": "on"},
+            follow=True,
         ),
         lambda shop, _: shop.status_of(shop.created) == Order.Status.CANCELLED,
         {"approved", "suspended"},

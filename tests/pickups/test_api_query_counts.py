@@ -5,32 +5,16 @@ inside the test's transaction) are queries too. Writes take one locked read per 
 """
 
 import pytest
-from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
-from merchants.services import api_key_create
 from pickups import services
-from tests.factories import StoreFactory, make_orders
+from tests.factories import make_orders
 from tests.pickups.test_api_orders import ORDERS, new_order
 from tests.webhooks.test_api import PUBLIC_URL
 from webhooks.models import Delivery
 from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def store(merchant):
-    return StoreFactory(merchant=merchant)
-
-
-@pytest.fixture
-def api(merchant):
-    _, raw = api_key_create(merchant=merchant, name="Checkout", created_by=None)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    client.get("/api/v1/stores/")  # the key's use of this minute is noted now, not in a counted request
-    return client
 
 
 @pytest.mark.parametrize("packages", [1, 20])
@@ -84,5 +68,7 @@ def test_reads_take_a_fixed_number_of_queries(api, store, packages, moved, djang
         assert api.get(f"{ORDERS}{order.pk}/").status_code == 200
     with django_assert_num_queries(2):  # the key, the events of the merchant's order
         assert api.get(f"{ORDERS}{order.pk}/events/").status_code == 200
-    with django_assert_num_queries(2):  # the order with its store, its events (no key: public)
+    with django_assert_num_queries(2):  # the order with its store and site, its events (no key: public)
         assert api.get(f"/api/v1/track/{order.tracking_code}/").status_code == 200
+    with django_assert_num_queries(2):  # the same two for the customer's page
+        assert api.get(f"/track/{order.tracking_code}/").status_code == 200

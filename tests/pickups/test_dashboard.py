@@ -33,11 +33,6 @@ def scheduled(store, window, packages=1):
 
 
 @pytest.fixture
-def store(merchant):
-    return StoreFactory(merchant=merchant, name="Desert Bloom Chandler")
-
-
-@pytest.fixture
 def busy(store):
     """A store with something of everything to do."""
     make_orders(store, 2)  # to flag ready

@@ -95,13 +95,13 @@ def test_the_driver_copied_on_the_window_shows(counter, store, window):
 
     assert "11:30 AM – 1:30 PM MST" in page and "Driver on site" in page
     assert "Luis" in page and "Blue Honda Pilot (SUV)" in page and "arrived at 11:25 AM" in page
-    assert 'data-in-progress="true"' in page
+    assert 'data-in-progress="true"' in page and 'data-live-every="5"' in page  # live.js looks every 5 s
 
 
 def test_a_window_without_a_driver_refreshes_slowly(counter, store):
     page = handoff(counter, store).content.decode()
 
-    assert "No driver yet" in page and 'data-in-progress="false"' in page
+    assert "No driver yet" in page and 'data-in-progress="false"' in page and 'data-live-every="60"' in page
 
 
 def test_collected_and_waiting_parcels_of_this_store_only(counter, store, window):
@@ -180,7 +180,8 @@ def test_x_partial_returns_only_the_live_section(counter, store, window):
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert body.lstrip().startswith('<div class="handoff-live" data-in-progress="false">')
+    # live.js asks again after data-live-every seconds: a minute with no driver on site
+    assert body.lstrip().startswith('<div class="handoff-live" data-in-progress="false" data-live-every="60">')
     assert window.orders.get().external_id in body
     assert "<html" not in body and "data-code" not in body
     assert "X-Partial" in response["Vary"] and "no-store" in response["Cache-Control"]

@@ -144,8 +144,9 @@ def test_flag_ready_and_cancel_from_the_detail_page(owner_client, store):
 
     owner_client.post(reverse("order_ready", args=[order.pk]))
     again = owner_client.post(reverse("order_ready", args=[order.pk]), follow=True)
-    no_reason = owner_client.post(reverse("order_cancel", args=[order.pk]), {"reason": ""}, follow=True)
-    owner_client.post(reverse("order_cancel", args=[order.pk]), {"reason": "Out of stock"})
+    cancel = reverse("order_cancel", args=[order.pk])
+    no_reason = owner_client.post(cancel, {"reason": "", "confirm": "on"}, follow=True)
+    owner_client.post(cancel, {"reason": "Out of stock", "confirm": "on"})
 
     assert "cannot become ready for pickup" in again.content.decode()
     assert "Say why the order is cancelled" in no_reason.content.decode()

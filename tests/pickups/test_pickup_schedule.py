@@ -68,8 +68,9 @@ def test_the_schedule_runs_a_constant_number_of_queries(client, mine, window, or
     Order.objects.filter(pk__in=[o.pk for o in more]).update(status="scheduled", pickup_window=window)
     client.force_login(owner)
 
-    # session, user, membership, windows with site, my orders with stores, packages
-    with django_assert_num_queries(6):
+    # session, user, membership, my sites, the day's windows, my orders in them (stores, packages counted),
+    # my orders per day for the day switcher
+    with django_assert_num_queries(7):
         response = client.get(reverse("pickup_schedule"))
 
     assert response.content.decode().count("package") >= orders

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from pickups.models import PickupWindow
-from pickups.site_week import hour_range, site_week
+from pickups.site_week import site_week
+from pickups.timelines import hour_range
 from tests.factories import SiteFactory, UserFactory, WindowFactory
 
 pytestmark = pytest.mark.django_db
