@@ -1,4 +1,5 @@
-"""Orders and their events as the API answers with them, built from plain rows (`selectors.*_SHOWN`).
+"""Orders, their events and their public tracking as the API answers with them, built from plain rows
+(`selectors.*_SHOWN`) or the loaded order.
 
 `OrderSerializer` states the shape (the schema) and writes webhook payloads; on the API's own read and
 write paths a model instance and a nested serializer per order and per package cost most of a list's
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from pickups.models import Order, Package
 from pickups.selectors import ORDER_SHOWN, PACKAGE_SHOWN, packages_shown
+from pickups.tracking import tracking_of
 
 # Plain fields, under the names the API gives them.
 PLAIN = (
@@ -82,6 +84,40 @@ def events_represented(rows: list[dict]) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def tracking_represented(order: Order) -> dict:
+    """An order loaded by `selectors.order_for_tracking` as `TrackingSerializer` writes it: what anyone with
+    the tracking code may see."""
+    zone = timezone.get_current_timezone()
+    tracking = tracking_of(order, order.timeline)
+    progress = {
+        "headline": tracking.headline,
+        "steps": [
+            {"title": step.title, "done": step.done, "current": step.current, "at": _moment(step.at, zone)}
+            for step in tracking.steps
+        ],
+        "promised_date": tracking.promised_date.isoformat() if tracking.promised_date else None,
+        "eta_from": _moment(tracking.eta_from, zone),
+        "eta_to": _moment(tracking.eta_to, zone),
+        "delivered_how": tracking.delivered_how,
+        "delivered_at": _moment(tracking.delivered_at, zone),
+    }
+    return {
+        "tracking_code": order.tracking_code,
+        "status": order.status,
+        "status_label": order.get_status_display(),
+        "service_level": order.service_level,
+        "attempt": order.attempt,
+        "customer_first_name": order.customer_first_name,
+        "city": order.city,
+        "store": order.store.name,
+        "progress": progress,
+        "events": [
+            {"type": event.type, "occurred_at": _moment(event.occurred_at, zone), "to_status": event.to_status}
+            for event in order.timeline
+        ],
+    }
 
 
 def order_row(order: Order) -> dict:

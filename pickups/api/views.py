@@ -31,7 +31,7 @@ from pickups.labels import labels_pdf
 from pickups.models import Order, PickupWindow
 from pickups.quotes import quote_create
 
-from .representation import events_represented, order_answer, orders_represented
+from .representation import events_represented, order_answer, orders_represented, tracking_represented
 from .serializers import (
     CancelSerializer,
     MerchantWindowSerializer,
@@ -307,5 +307,5 @@ class TrackingView(RetrieveAPIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "tracking"
 
-    def get_object(self):
-        return selectors.order_for_tracking(self.kwargs["tracking_code"])
+    def retrieve(self, request, tracking_code):
+        return Response(tracking_represented(selectors.order_for_tracking(tracking_code)))

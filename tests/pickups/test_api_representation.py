@@ -2,16 +2,19 @@
 document them (and write webhook payloads) would write, field for field."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from common.actors import SYSTEM
 from merchants.services import api_key_create
 from pickups import selectors, services
-from pickups.api.serializers import OrderEventSerializer, OrderSerializer
+from pickups.api.serializers import OrderEventSerializer, OrderSerializer, TrackingSerializer
+from pickups.ledger import events_append, order_event
 from pickups.models import Order, PickupWindow
 from tests.factories import StoreFactory, make_orders
 from tests.pickups.test_api_orders import ORDERS, new_order
@@ -83,3 +86,37 @@ def test_events_read_as_serialized(merchant):
     serialized = OrderEventSerializer(Order.objects.get(pk=order.pk).events.order_by("occurred_at", "id"), many=True)
     assert events == json.loads(JSONRenderer().render(serialized.data))
     assert [event["type"] for event in events] == ["order.created", "order.ready", "order.cancelled"]
+
+
+def moved(order, to, type_="", **details):
+    """The order moved through the ledger's writer (its event sealed), as the services leave it."""
+    order.refresh_from_db()
+    events_append([order_event(order, type_ or f"order.{to}", SYSTEM, timezone.now(), order.status, to, details)])
+    Order.objects.filter(pk=order.pk).update(status=to)
+
+
+def test_public_tracking_reads_as_serialized_at_every_stage(merchant):
+    store = StoreFactory(merchant=merchant)
+    created, on_its_way, delivered, cancelled = make_orders(store, 4)
+    soon = timezone.now() + timedelta(hours=1)
+    for order in (on_its_way, delivered):
+        moved(order, Order.Status.READY)
+        moved(order, Order.Status.SCHEDULED)
+        moved(order, Order.Status.PICKED_UP)
+        moved(
+            order,
+            Order.Status.PICKED_UP,
+            "order.out_for_delivery",
+            eta_from=soon.isoformat(),
+            eta_to=(soon + timedelta(minutes=30)).isoformat(),
+        )
+    moved(delivered, Order.Status.DELIVERED, left_at="front_door", recipient_name="Jamie")
+    services.order_cancel(order=cancelled, actor=SYSTEM, reason="Out of stock")
+
+    for order in (created, on_its_way, delivered, cancelled):
+        answer = APIClient().get(f"/api/v1/track/{order.tracking_code}/").json()
+        loaded = Order.objects.prefetch_related("events").get(pk=order.pk)
+        loaded.timeline = list(loaded.events.order_by("occurred_at", "id"))
+        assert answer == json.loads(JSONRenderer().render(TrackingSerializer(loaded).data)), order.status
+    assert answer["progress"]["steps"] == [] and answer["status"] == "cancelled"
+    assert APIClient().get(f"/api/v1/track/{on_its_way.tracking_code}/").json()["progress"]["eta_from"]
