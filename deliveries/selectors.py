@@ -3,11 +3,13 @@
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from common.compiled import CompiledRead, columns, instance
 from common.ids import object_id
-from merchants.models import Store
+from merchants.models import Site, Store
 from pickups.models import Order, PickupWindow
 
 from .models import Driver, Offer
@@ -15,10 +17,28 @@ from .models import Driver, Offer
 ON_BOARD = [Order.Status.SCHEDULED, Order.Status.PICKED_UP]
 
 
+# Read by every request of a driver, and by every one of fifty drivers racing for a pickup: compiled once.
+_driver_of_user = CompiledRead(
+    lambda user_id: Driver.objects.filter(user_id=user_id).values(*columns(Driver)), user_id=-1
+)
+_offer_of_driver = CompiledRead(
+    lambda driver_id, pk: Offer.objects.filter(driver_id=driver_id, pk=pk).values(
+        *columns(Offer), *columns(PickupWindow, "window__"), *columns(Site, "window__site__")
+    ),
+    driver_id=-1,
+    pk=-2,
+)
+
+
 def driver_for_user(user) -> Driver | None:
     if not user.is_authenticated:
         return None
-    return Driver.objects.filter(user=user).select_related("user").first()
+    rows = _driver_of_user(user_id=user.pk)
+    if not rows:
+        return None
+    driver = instance(Driver, rows[0])
+    driver.user = user
+    return driver
 
 
 def open_offers(driver: Driver) -> QuerySet[Offer]:
@@ -32,7 +52,14 @@ def open_offers(driver: Driver) -> QuerySet[Offer]:
 
 
 def offer_for_driver(*, driver: Driver, pk: int | str) -> Offer:
-    return get_object_or_404(Offer.objects.filter(driver=driver).select_related("window__site"), pk=object_id(pk))
+    """The driver's own offer with its window and site; 404 for anyone else's."""
+    rows = _offer_of_driver(driver_id=driver.pk, pk=object_id(pk))
+    if not rows:
+        raise Http404("No such offer.")
+    offer = instance(Offer, rows[0])
+    offer.window = instance(PickupWindow, rows[0], prefix="window__")
+    offer.window.site = instance(Site, rows[0], prefix="window__site__")
+    return offer
 
 
 def windows_for_driver(driver: Driver) -> QuerySet[PickupWindow]:

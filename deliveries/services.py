@@ -164,9 +164,9 @@ def offer_accept(*, offer: Offer, driver: Driver, now: datetime | None = None) -
     window; ledger notes on its orders, withdrawing the other offers and telling those drivers follow
     after commit, in bulk, in one task (`window_taken_follow_up`)."""
     now = now or timezone.now()
-    # First without a transaction: most of those who lost the race hear so at once, without queueing
-    # for a lock. What passes is read and checked again under the locks.
-    _check_acceptable(_offer_of(offer, driver), now)
+    # First as the caller read it, without a transaction: most of those who lost the race hear so at once,
+    # without queueing for a lock. What passes is read and checked again under the locks.
+    _check_acceptable(offer, now)
     return _offer_claim(offer=offer, driver=driver, now=now)
 
 
