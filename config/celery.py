@@ -55,6 +55,11 @@ app.conf.beat_schedule = {
         "task": "pickups.tasks.resume_stuck_bulk_actions",
         "schedule": crontab(minute="*"),
     },
+    # Labels PDFs of bulk actions name customers: deleted a day after they were made.
+    "pickups-expire-bulk-labels": {
+        "task": "pickups.tasks.expire_bulk_labels",
+        "schedule": crontab(minute=35),
+    },
     "pickups-plan-windows": {
         "task": "pickups.tasks.plan_windows",
         "schedule": crontab(minute=5),

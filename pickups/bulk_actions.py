@@ -302,3 +302,19 @@ def bulk_actions_resume() -> list[int]:
         elif BulkAction.objects.filter(pk=action_id, resumes=resumes).update(resumes=resumes + 1, updated_at=now):
             resumed.append(action_id)
     return resumed
+
+
+# A labels PDF names customers and their towns: kept long enough to print it, then deleted.
+LABELS_KEPT = timedelta(days=1)
+
+
+def bulk_labels_expire(*, now=None) -> int:
+    """Delete the labels PDFs of bulk actions finished more than LABELS_KEPT ago; returns how many. The action's
+    page then offers to print them again. Safe to run again: each file is deleted, then forgotten."""
+    now = now or timezone.now()
+    done = BulkAction.objects.filter(kind=Kind.LABELS, finished_at__lt=now - LABELS_KEPT).exclude(labels_file="")
+    expired = 0
+    for action_id, name in done.values_list("pk", "labels_file"):
+        default_storage.delete(name)  # nothing happens for a file already gone
+        expired += BulkAction.objects.filter(pk=action_id, labels_file=name).update(labels_file="")
+    return expired

@@ -6,7 +6,7 @@ from common.actors import SYSTEM
 from merchants.models import Merchant
 
 from . import digest
-from .bulk_actions import bulk_action_run, bulk_actions_resume
+from .bulk_actions import bulk_action_run, bulk_actions_resume, bulk_labels_expire
 from .services import order_import_run, order_imports_stuck, orders_withdraw_for_suspension, suspended_orders_withdraw
 from .visits import windows_depart_overdue
 from .windows import customers_tell_scheduled, orders_assign, windows_missed, windows_plan
@@ -38,6 +38,11 @@ def resume_stuck_imports() -> int:
 )
 def run_bulk_action(*, action_id: int) -> None:
     bulk_action_run(action_id=action_id)
+
+
+@shared_task
+def expire_bulk_labels() -> int:
+    return bulk_labels_expire()
 
 
 @shared_task

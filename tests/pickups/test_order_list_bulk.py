@@ -18,6 +18,7 @@ from merchants.models import Merchant
 from pickups.bulk_actions import (
     BULK_DIED,
     BULK_MAX_RESUMES,
+    LABELS_KEPT,
     READY_CHUNK,
     bulk_action_run,
     bulk_action_start,
@@ -26,7 +27,7 @@ from pickups.bulk_actions import (
 from pickups.filters import STATUS_TABS
 from pickups.ledger import orders_transition
 from pickups.models import BulkAction, Order, OrderEvent
-from pickups.tasks import resume_stuck_bulk_actions
+from pickups.tasks import expire_bulk_labels, resume_stuck_bulk_actions
 from tests.conftest import wait_for
 from tests.factories import MembershipFactory, StoreFactory, make_orders
 
@@ -409,6 +410,24 @@ class TestTheTask:
         assert (done.status, done.done_count, done.changed_count) == ("done", 3, 6)
         with default_storage.open(done.labels_file) as stored:
             assert stored.read(4) == b"%PDF"
+
+    def test_labels_are_deleted_a_day_after_and_the_page_says_so(self, merchant, owner, owner_client, store):
+        make_orders(store, 2)
+        done = bulk_action_run(action_id=self.start(merchant, owner, kind="labels").pk)
+        kept = bulk_action_run(action_id=self.start(merchant, owner, kind="labels").pk)
+        BulkAction.objects.filter(pk=done.pk).update(finished_at=timezone.now() - LABELS_KEPT - timedelta(minutes=1))
+        deleted = done.labels_file
+
+        assert expire_bulk_labels() == 1
+        assert expire_bulk_labels() == 0  # again: nothing left to delete
+
+        done.refresh_from_db()
+        assert done.labels_file == "" and not default_storage.exists(deleted)
+        assert default_storage.exists(kept.labels_file)
+        page = owner_client.get(reverse("bulk_action_detail", args=[done.pk])).content.decode()
+        assert "These labels were deleted a day after they were made" in page
+        assert owner_client.get(reverse("bulk_action_labels", args=[done.pk])).status_code == 404
+        assert owner_client.get(reverse("bulk_action_labels", args=[kept.pk])).status_code == 200
 
 
 class TestTheSweep:
