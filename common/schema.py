@@ -45,6 +45,8 @@ ERRORS = {
     415: "The body is not in a supported format (Content-Type).",
     422: "This Idempotency-Key was already used with a different request.",
     429: "Too many requests or wrong codes in a short while: wait, then try again.",
+    503: "The database cannot answer right now (common.unavailable): nothing was done; try again after "
+    "`Retry-After` seconds (with the same `Idempotency-Key`, where the operation takes one).",
 }
 
 # Opening hours, cutoffs and closures are wall-clock times of the site's own zone (its `timezone`), the same
@@ -108,6 +110,7 @@ class AutoSchema(openapi.AutoSchema):
             415: body,
             422: ("header", "Idempotency-Key") in parameters,
             429: bool(self.view.get_throttles()) or operation["operationId"] in STORE_CODE_CHECKS,
+            503: True,  # any request may find the database gone
         }
         return {status for status, applies in rules.items() if applies}
 
@@ -117,7 +120,11 @@ class AutoSchema(openapi.AutoSchema):
             schema = self._register("ValidationError", VALIDATION_ERROR)
         else:
             schema = self.resolve_serializer(ErrorSerializer, "response").ref
-        return {"description": ERRORS[status], "content": {"application/json": {"schema": schema}}}
+        response = {"description": ERRORS[status], "content": {"application/json": {"schema": schema}}}
+        if status == 503:
+            seconds = {"type": "integer", "minimum": 1}
+            response["headers"] = {"Retry-After": {"schema": seconds, "description": "Seconds to wait."}}
+        return response
 
     def _register(self, name: str, schema: dict) -> dict:
         component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)

@@ -32,16 +32,18 @@ def test_every_operation_documents_its_errors_in_the_error_shape(schema):
 def test_each_rule_adds_the_errors_it_can_cause(schema):
     # a body: 400, 413, 415; a path id: 404; a state move: 409; a store code and a throttle: 429
     assert responses(schema, "post", "/api/v1/orders/{id}/cancel/") == {
-        "200", "400", "401", "403", "404", "409", "413", "415"
+        "200", "400", "401", "403", "404", "409", "413", "415", "503"
     }  # fmt: skip
-    assert responses(schema, "post", "/api/v1/orders/{id}/ready/") == {"200", "401", "403", "404", "409"}
+    assert responses(schema, "post", "/api/v1/orders/{id}/ready/") == {"200", "401", "403", "404", "409", "503"}
     assert "422" in responses(schema, "post", "/api/v1/orders/")  # Idempotency-Key
     assert "429" in responses(schema, "post", "/api/v1/driver/windows/{id}/pickup/")
     # open to all, no credentials read: no 401 or 403; throttled: 429
-    assert responses(schema, "get", "/api/v1/track/{tracking_code}/") == {"200", "404", "429"}
-    assert responses(schema, "post", "/api/v1/auth/token/") == {"200", "400", "413", "415", "429"}
+    assert responses(schema, "get", "/api/v1/track/{tracking_code}/") == {"200", "404", "429", "503"}
+    assert responses(schema, "post", "/api/v1/auth/token/") == {"200", "400", "413", "415", "429", "503"}
     # a list: 400 for its query parameters, 404 for a page past the last
-    assert responses(schema, "get", "/api/v1/stores/") == {"200", "400", "401", "403", "404"}
+    assert responses(schema, "get", "/api/v1/stores/") == {"200", "400", "401", "403", "404", "503"}
+    # any operation: 503 when the database is gone, with when to try again
+    assert schema["paths"]["/api/v1/orders/"]["post"]["responses"]["503"]["headers"]["Retry-After"]
 
 
 def test_local_times_are_documented_as_they_are_written(schema):
