@@ -465,9 +465,7 @@ def tracking(request, tracking_code):
         order = selectors.order_for_tracking(tracking_code)
     except Http404:
         return render(request, "pickups/tracking_unknown.html", {"tracking_code": tracking_code}, status=404)
-    return render(
-        request, "pickups/tracking.html", {"order": order, "tracking": tracking_of(order, order.timeline)}
-    )
+    return render(request, "pickups/tracking.html", {"order": order, "tracking": tracking_of(order, order.timeline)})
 
 
 @require_http_methods(["GET", "POST"])
