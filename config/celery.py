@@ -98,4 +98,8 @@ app.conf.beat_schedule = {
         "task": "merchants.tasks.expire_idempotency_keys",
         "schedule": crontab(hour=4, minute=17),
     },
+    "deliveries-delete-expired-tokens": {
+        "task": "deliveries.tasks.delete_expired_tokens",
+        "schedule": crontab(hour=4, minute=47),
+    },
 }

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from pickups.windows import windows_at_risk
 
+from .api.authentication import tokens_expired_delete
 from .handoffs import returns_overdue
 from .runs import run_announce, windows_unannounced
 from .services import (
@@ -50,3 +51,8 @@ def follow_up_accept(*, window_id: int) -> int:
     """A driver took the window: its orders' ledgers note the driver, the others' offers are
     withdrawn and they are told, all in bulk."""
     return window_taken_follow_up(window_id=window_id)
+
+
+@shared_task
+def delete_expired_tokens() -> int:
+    return tokens_expired_delete()

@@ -190,7 +190,7 @@ GEOCODER = env("GEOCODER", default="common.geocoding.zipcode_geocoder")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "merchants.api.authentication.ApiKeyAuthentication",
-        "knox.auth.TokenAuthentication",
+        "deliveries.api.authentication.DriverTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: an endpoint open to drivers or the public says so itself.

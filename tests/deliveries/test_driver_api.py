@@ -1,5 +1,6 @@
 """The driver API: token login, offers, accept/decline, manifests, check-in; only one's own work."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from deliveries.services import offer_accept, window_offer_wave
+from deliveries.tasks import delete_expired_tokens
 from tests.deliveries.conftest import api_for
 from tests.factories import PASSWORD, DriverFactory, MembershipFactory, StoreFactory, make_orders
 
@@ -39,11 +41,16 @@ class TestToken:
         assert response.status_code == 400
         assert "Unable to log in" in str(response.json())
 
-    def test_an_expired_token_is_refused(self, driver):
-        client = api_for(driver)
-        AuthToken.objects.update(expiry=timezone.now())
+    def test_an_expired_token_is_refused_and_the_daily_sweep_deletes_it(self, driver):
+        client, fresh = api_for(driver), api_for(driver)
+        expired = timezone.now() - timedelta(seconds=1)
+        AuthToken.objects.filter(pk=AuthToken.objects.order_by("pk").first().pk).update(expiry=expired)
 
         assert client.get("/api/v1/driver/offers/").status_code == 401
+        assert fresh.get("/api/v1/driver/offers/").status_code == 200
+        assert AuthToken.objects.count() == 2  # refused, not deleted by the request
+        assert delete_expired_tokens() == 1 and AuthToken.objects.count() == 1
+        assert fresh.get("/api/v1/driver/offers/").status_code == 200
 
     def test_a_merchant_login_is_not_a_driver(self):
         merchant_user = MembershipFactory().user
@@ -114,9 +121,8 @@ def test_the_windows_list_runs_a_constant_number_of_queries(offered, driver, win
     offer_accept(offer=offered, driver=driver)
     client = api_for(driver)
 
-    # token and the user's other tokens (knox prunes expired ones), driver, count, windows with sites,
-    # their orders with stores, their packages
-    with django_assert_num_queries(7):
+    # the token with its user, driver, count, windows with sites, their orders with stores, their packages
+    with django_assert_num_queries(6):
         response = client.get("/api/v1/driver/windows/")
 
     assert sum(len(stop["orders"]) for stop in response.json()["results"][0]["stops"]) == orders + 1
