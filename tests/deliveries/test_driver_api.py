@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -51,6 +52,17 @@ class TestToken:
         assert AuthToken.objects.count() == 2  # refused, not deleted by the request
         assert delete_expired_tokens() == 1 and AuthToken.objects.count() == 1
         assert fresh.get("/api/v1/driver/offers/").status_code == 200
+
+    def test_a_token_in_use_is_pushed_back_at_most_hourly(self, driver):
+        client = api_for(driver)
+        issued = AuthToken.objects.get().expiry
+
+        with time_machine.travel(timezone.now() + timedelta(minutes=30)):
+            assert client.get("/api/v1/driver/offers/").status_code == 200
+        assert AuthToken.objects.get().expiry == issued  # no write for a token used within the hour
+        with time_machine.travel(timezone.now() + timedelta(hours=2)):
+            assert client.get("/api/v1/driver/offers/").status_code == 200
+        assert abs(AuthToken.objects.get().expiry - (issued + timedelta(hours=2))) < timedelta(seconds=5)
 
     def test_a_merchant_login_is_not_a_driver(self):
         merchant_user = MembershipFactory().user
