@@ -10,7 +10,8 @@ verifies (`manage.py verify_ledger`).
 
 Orders are named `H<store>-<yyyymmdd>-<n>`: a day a store already has is skipped, so seeding again adds
 nothing on the same day, and the days since the last seeding on a later one. Lives are drawn from a
-random generator seeded by the store and the day, so a day's story is the same whenever it is seeded.
+random generator seeded by the store's name and the day, so a day's story is the same whenever and in whatever
+database it is seeded (not by ids, which differ from one database to another).
 """
 
 import random
@@ -24,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.actors import SYSTEM, Actor
+from common.bulk import rows_update
 from common.distance import miles_between
 from deliveries.models import Driver
 from merchants.models import Store
@@ -178,7 +180,7 @@ def _visit_of(window: PickupWindow, drivers: list[Driver]) -> Visit:
 
 def _new_visit(site, starts: datetime, drivers: list[Driver]) -> Visit:
     """A window at `starts` with its fate: missed, or a driver arriving on time or late."""
-    rng = random.Random(f"{site.pk}:{starts.isoformat()}")
+    rng = random.Random(f"{site.name}:{starts.isoformat()}")
     ends = starts + WINDOW_LENGTH
     window = PickupWindow(
         site=site,
@@ -274,7 +276,7 @@ def _site(site, drivers: list[Driver], now: datetime) -> PastSite:
 
 def _drafts(store: Store, day: date) -> list[dict]:
     """The day's orders of the store: who, where, how many parcels, made and ready when (a fixed story)."""
-    rng = random.Random(f"{store.pk}:{day.isoformat()}")
+    rng = random.Random(f"{store.name}:{day.isoformat()}")
     zone = ZoneInfo(store.site.timezone)
     opens = datetime.combine(day, calendar_of(store).hours_on(day)[0], tzinfo=zone)
     average = ORDERS_PER_DAY[store.name]
@@ -476,9 +478,9 @@ def _save(lives: list[Life], visits: list[Visit]) -> None:
     made = {id(life.order): life.order.created_at for life in lives}
     last = {id(life.order): life.events[-1].occurred_at for life in lives}
     Order.objects.bulk_create(orders, batch_size=500)
-    for order in orders:  # bulk_create stamps "now" on these: put the past back
+    for order in orders:  # bulk_create stamps "now" on these: put the past back, in one statement
         order.created_at, order.updated_at = made[id(order)], last[id(order)]
-    Order.objects.bulk_update(orders, ["created_at", "updated_at"], batch_size=200)
+    rows_update(Order, ("id", "created_at", "updated_at"), [(o.pk, o.created_at, o.updated_at) for o in orders])
     Package.objects.bulk_create(
         [
             Package(

@@ -22,7 +22,9 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('pickups', '0005_import_started_at'),
-        ('deliveries', '0002_initial'),
+        # The driver's fields copied below are all in deliveries.0001. This said 0002 (offers' windows), which
+        # nothing here needs and which made 0001_squashed_0011_bulk_actions depend on itself through deliveries.
+        ('deliveries', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Max, Min
 from django.urls import reverse
 
 from demo.history import HISTORY_DAYS, ORDERS_PER_DAY, history_seed
@@ -72,6 +72,14 @@ def test_every_chain_verifies_and_seeding_again_adds_nothing_that_day_and_the_ne
     days = {order.external_id.split("-")[1] for order in past()}
     assert added > 0 and "20270104" in days and "20270110" in days and "20270111" not in days
     assert all(check.broken is None for check in chains_verify(Order.objects.all()))
+
+
+def test_past_orders_are_dated_by_their_ledger(seeded):
+    orders = past().annotate(first=Min("events__occurred_at"), last=Max("events__occurred_at"))
+
+    assert orders.count() > 300
+    assert all(order.created_at == order.first and order.updated_at == order.last for order in orders)
+    assert orders.filter(created_at__lt=MONDAY - timedelta(days=21)).exists()
 
 
 def test_the_demo_dashboards_have_figures_and_charts(seeded, client):

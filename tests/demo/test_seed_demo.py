@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.apps import apps
+from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from demo.seed import ADMIN, DEMO_PASSWORD, DRIVER_PASSWORD, PASSWORD_HASHES, _hashed
 from merchants.models import Merchant, Site
 from pickups.models import Order, Package, PickupWindow
 
@@ -121,3 +123,41 @@ def test_the_pickup_is_there_at_night_too():
         assert window.status == PickupWindow.Status.ACCEPTED
         assert window.starts_at == timezone.now() + timedelta(minutes=20)
         assert window.booked_packages == 4
+
+
+def test_it_can_migrate_first_in_the_same_run_and_its_json_stays_alone_on_stdout(capsys):
+    call_command("seed_demo", "--migrate", "--json")
+    out, err = capsys.readouterr()
+
+    assert json.loads(out)["admin"]["username"] == ADMIN["username"]
+    assert "No migrations to apply" in err
+    assert apps.get_model("pickups.Order").objects.exists()
+
+
+@pytest.fixture
+def hashed_afresh():
+    _hashed.cache_clear()  # each password's hash is kept for the process: not from one hasher to the next
+    yield
+    _hashed.cache_clear()
+
+
+def test_the_demo_passwords_are_hashed_in_advance_for_djangos_default_hasher(settings, hashed_afresh):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # Django's default
+    for password, encoded in PASSWORD_HASHES.items():
+        assert check_password(password, encoded), password
+
+    call_command("seed_demo")
+
+    passwords = dict(apps.get_model("auth.User").objects.values_list("username", "password"))
+    assert passwords["admin"] == PASSWORD_HASHES[ADMIN["password"]]
+    assert passwords["rosa@desertbloom.example"] == PASSWORD_HASHES[DEMO_PASSWORD]
+    assert passwords["luis.ortega"] == PASSWORD_HASHES[DRIVER_PASSWORD]
+
+
+def test_another_hasher_hashes_the_demo_passwords_itself(settings, hashed_afresh):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    call_command("seed_demo")
+
+    admin = apps.get_model("auth.User").objects.get(username="admin")
+    assert admin.password.startswith("md5$") and admin.check_password(ADMIN["password"])

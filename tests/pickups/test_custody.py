@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -194,7 +194,9 @@ class TestChain:
         from importlib import import_module
 
         migration = import_module("pickups.migrations.0009_order_event_hash_chain")
-        state = MigrationExecutor(connection).loader.project_state(("pickups", "0009_order_event_hash_chain"))
+        # the original migrations, not the squash that new databases get
+        loader = MigrationLoader(connection, replace_migrations=False)
+        state = loader.project_state(("pickups", "0009_order_event_hash_chain"))
         migration.chain_existing_events(state.apps, None)
 
         assert {event.pk: event.hash for event in OrderEvent.objects.all()} == sealed
