@@ -23,7 +23,7 @@ from common.errors import TransitionError
 from common.tasks import enqueue_on_commit
 from merchants import standing
 
-from .custody import coordinate, event_digest
+from .custody import coordinate, digester, event_digest
 from .models import Order, OrderEvent, Package
 from .webhook_feed import merchant_listens, webhooks_from_ledger, webhooks_from_seals
 from .window_states import windows_release_capacity
@@ -310,9 +310,13 @@ def entries_append(entries: list[Entry], *, actor: Actor) -> None:
     if not entries:
         return
     last = _last_seals_of([entry.order_id for entry in entries])
+    digests = {}  # entries alike but for their order (and previous seal) share the rest of their seal's form
     for entry in entries:
+        alike = (entry.type, entry.occurred_at, entry.actor_label, entry.from_status, entry.to_status)
+        alike += (entry.latitude, entry.longitude, id(entry.details))
+        digest = digests.get(alike) or digests.setdefault(alike, digester(entry))
         entry.prev_hash = last.get(entry.order_id, "")
-        entry.hash = last[entry.order_id] = event_digest(entry, entry.prev_hash)
+        entry.hash = last[entry.order_id] = digest(entry.order_id, entry.prev_hash)
     actor_id = actor.user.pk if actor.user else None
     rows = [_event_row(entry, actor_id) for entry in entries]
     if connection.vendor == "postgresql":

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.actors import SYSTEM
-from common.bulk import rows_update
+from common.bulk import jit_off, rows_update
 from common.tasks import enqueue_on_commit
 from merchants.models import Membership, Merchant, Site, Store
 from merchants.services import program_admin_emails
@@ -168,6 +168,7 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
 
 @transaction.atomic
 def _assign_sites(ready, now: datetime) -> Assignment:
+    jit_off()
     merchants, orders = _lock_ready(ready)
     orders = _hold_for_standing(orders, merchants)
     stores = {
@@ -207,9 +208,9 @@ def _choose(orders: list[Ready], stores, calendars, promises, windows):
             left.append((order, _why_not(store, promise, fitting[key])))
             continue
         window.booked_packages += order.size
-        if window.pk not in into:
-            into[window.pk] = (*_scheduled_in(window, store.site), window)
-        writes, details, _ = into[window.pk]
+        if (scheduled := into.get(window.id)) is None:
+            scheduled = into[window.id] = (*_scheduled_in(window, store.site), window)
+        writes, details, _ = scheduled
         moves.append(PlainMove(order.pk, order.merchant_id, writes, details))
         result.scheduled.append(order.pk)
     return result, moves, left, [window for _, _, window in into.values()]
@@ -331,9 +332,13 @@ def fitting_windows(windows, *, store, calendar, promise) -> list[PickupWindow]:
 
 def pick_window(fits: list[PickupWindow], *, size: int, preferred: int | None = None) -> PickupWindow | None:
     """The preferred window (a quoted one) if it has room for `size` packages, else the earliest that does."""
-    roomy = [window for window in fits if window.free_packages >= size]
-    quoted = next((window for window in roomy if window.pk == preferred), None) if preferred else None
-    return quoted or (roomy[0] if roomy else None)
+    earliest = None
+    for window in fits:
+        if window.free_packages >= size:
+            if not preferred or window.id == preferred:
+                return window
+            earliest = earliest or window
+    return earliest
 
 
 def _slot(window: PickupWindow) -> scheduling.Slot:
