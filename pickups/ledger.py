@@ -221,7 +221,7 @@ def events_append(events: list[OrderEvent], *, new_orders: bool = False) -> list
     """
     if not events:
         return []
-    last = {} if new_orders else _last_seals({event.order_id for event in events})
+    last = {} if new_orders else _last_seals_of([event.order_id for event in events])
     for event in events:
         # The place as its columns keep it, so the seal computed now is the one read back later.
         event.latitude, event.longitude = coordinate(event.latitude), coordinate(event.longitude)

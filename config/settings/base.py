@@ -99,6 +99,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every web process in production (rate limits): redis://host:6379/1.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "common.cache.RedisCache"  # Django's, without a new client per command
 
 # django-axes' backend first: it refuses a locked-out login before any password is checked.
 AUTHENTICATION_BACKENDS = [

@@ -91,7 +91,7 @@ def test_every_machine_specific_setting_comes_from_the_environment():
     assert parsed["email"] == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", 587, True]
     assert parsed["admins"] == ["ops@example.com", "lead@example.com"]
     assert (parsed["tz"], parsed["use_tz"]) == ("UTC", True)
-    assert parsed["cache"] == ["django.core.cache.backends.redis.RedisCache", "redis://cache.example.com:6379/1"]
+    assert parsed["cache"] == ["common.cache.RedisCache", "redis://cache.example.com:6379/1"]
     assert parsed["proxies"] == [2, 2]
     assert parsed["lockout"] == [8, 30 * 60]
     assert parsed["rates"] == {"tracking": "20/minute", "login": "10/minute"}
