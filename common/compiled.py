@@ -5,7 +5,8 @@ its store, site, window and packages is a dozen joins' worth of Python for one i
 request's time. A `CompiledRead` is still written as an ORM `values()` query, so the ORM remains the one
 statement of it, tenant filter included. On first use per database it is compiled with sample arguments; each
 later call puts its own arguments where the samples were in the statement's parameters, runs it, and converts
-the columns as the ORM would.
+the columns as the ORM would. A list argument (`pk__in=ids`) makes a statement per length of list, up to
+LONGEST_LIST; a longer or empty list is read by the ORM as written.
 """
 
 from collections.abc import Callable
@@ -16,11 +17,15 @@ from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 
+# The longest list argument a statement is compiled for: a page of orders' ids, say, not a whole import's.
+LONGEST_LIST = 200
+
+
 @dataclass(frozen=True)
 class _Statement:
     sql: str
     params: tuple
-    slots: tuple[tuple[int, str], ...]  # (index in params, argument name)
+    slots: tuple[tuple[int, str, int | None], ...]  # (index in params, argument name, index in a list argument)
     names: tuple[str, ...]
     compiler: SQLCompiler
     converters: dict  # the ORM's conversions of the columns that need one (JSON on SQLite, say)
@@ -31,17 +36,22 @@ class CompiledRead:
 
     Each sample must be a value no real call passes (e.g. -1 for an id, a string no code has) and must reach the
     SQL parameters unchanged, exactly once: checked when compiling, so a query that transforms one (a `LIKE`
-    pattern, say) fails its first test rather than run with a sample in it."""
+    pattern, say) fails its first test rather than run with a sample in it. A list argument's sample is a list
+    of one such value (`ids=[-1]`): the statement for n items is compiled with n values made from it."""
 
     def __init__(self, build: Callable[..., QuerySet], **samples):
         self.build, self.samples = build, samples
-        self._statements: dict[str, _Statement] = {}
+        self._lists = tuple(name for name, sample in samples.items() if isinstance(sample, list))
+        self._statements: dict[tuple, _Statement] = {}
 
     def __call__(self, *, using: str = "default", **arguments) -> list[dict]:
-        statement = self._statements.get(using) or self._compile(using)
+        lengths = tuple(len(arguments[name]) for name in self._lists)
+        if not all(0 < length <= LONGEST_LIST for length in lengths):
+            return list(self.build(**arguments).using(using))
+        statement = self._statements.get((using, lengths)) or self._compile(using, lengths)
         params = list(statement.params)
-        for index, name in statement.slots:
-            params[index] = arguments[name]
+        for index, name, item in statement.slots:
+            params[index] = arguments[name] if item is None else arguments[name][item]
         with connections[using].cursor() as cursor:
             cursor.execute(statement.sql, params)
             rows = cursor.fetchall()
@@ -49,22 +59,31 @@ class CompiledRead:
             rows = statement.compiler.apply_converters(rows, statement.converters)
         return [dict(zip(statement.names, row, strict=True)) for row in rows]
 
-    def _compile(self, using: str) -> _Statement:
-        queryset = self.build(**self.samples)
-        query = queryset.query
+    def _compile(self, using: str, lengths: tuple[int, ...]) -> _Statement:
+        samples = self.samples | {
+            name: [_nth(self.samples[name][0], item) for item in range(length)]
+            for name, length in zip(self._lists, lengths, strict=True)
+        }
+        query = self.build(**samples).query
         compiler = query.get_compiler(using)
         sql, params = compiler.as_sql()
         slots = []
-        for name, sample in self.samples.items():
-            found = [index for index, param in enumerate(params) if type(param) is type(sample) and param == sample]
-            if len(found) != 1:
-                raise ValueError(f"the sample {name}={sample!r} is {len(found)} times in the parameters {params!r}")
-            slots.append((found[0], name))
+        for name, sample in samples.items():
+            for item, value in enumerate(sample) if name in self._lists else [(None, sample)]:
+                found = [index for index, param in enumerate(params) if type(param) is type(value) and param == value]
+                if len(found) != 1:
+                    raise ValueError(f"the sample {name}={value!r} is {len(found)} times in the parameters {params!r}")
+                slots.append((found[0], name, item))
         names = (*query.extra_select, *query.values_select, *query.annotation_select)
         converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
         statement = _Statement(sql, tuple(params), tuple(slots), names, compiler, converters)
-        self._statements[using] = statement
+        self._statements[using, lengths] = statement
         return statement
+
+
+def _nth(sample, item: int):
+    """The item-th of distinct sample values made from one (-1, -2, ... for -1; "x#0", "x#1", ... for "x")."""
+    return sample - item if isinstance(sample, int) else f"{sample}#{item}"
 
 
 def columns(model, prefix: str = "") -> list[str]:

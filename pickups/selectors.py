@@ -123,10 +123,18 @@ def order_events_shown(*, merchant: Merchant, pk) -> list[dict]:
     return rows
 
 
+_packages_shown = CompiledRead(
+    lambda order_ids: (
+        Package.objects.filter(order_id__in=order_ids).order_by("order_id", "sequence").values(*PACKAGE_SHOWN)
+    ),
+    order_ids=[-1],
+)
+
+
 def packages_shown(order_ids) -> dict[int, list[dict]]:
     """{order id: its packages as rows of PACKAGE_SHOWN, in sequence}, in one query."""
     packages: dict[int, list[dict]] = {}
-    for row in Package.objects.filter(order_id__in=order_ids).order_by("order_id", "sequence").values(*PACKAGE_SHOWN):
+    for row in _packages_shown(order_ids=list(order_ids)):
         packages.setdefault(row["order_id"], []).append(row)
     return packages
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.compiled import CompiledRead, columns, instance
+from common.compiled import LONGEST_LIST, CompiledRead, columns, instance
 from merchants.models import Store
 from pickups.models import Order, OrderEvent
 from tests.factories import StoreFactory, make_orders
@@ -59,3 +59,30 @@ def test_json_columns_and_related_instances_come_back_as_the_orm_builds_them():
         expected.occurred_at,
     )
     assert store == order.store and store.name == order.store.name and not store._state.adding
+
+
+def orders_numbered(merchant_id, numbers):
+    return Order.objects.filter(merchant_id=merchant_id, external_id__in=numbers).order_by("id").values("id")
+
+
+def test_a_list_argument_is_compiled_once_per_length(django_assert_num_queries):
+    read = CompiledRead(orders_numbered, merchant_id=-1, numbers=["sample number"])
+    store = StoreFactory()
+    orders = make_orders(store, count=4)
+    numbers = [order.external_id for order in orders]
+
+    for chosen in (numbers[:1], numbers[1:3], numbers[2:4], numbers):  # the second of length 2 reuses the first
+        with django_assert_num_queries(1):
+            rows = read(merchant_id=store.merchant_id, numbers=chosen)
+        assert rows == list(orders_numbered(store.merchant_id, chosen)) and len(rows) == len(chosen)
+    assert sorted(lengths for _, lengths in read._statements) == [(1,), (2,), (4,)]
+
+
+def test_an_empty_or_long_list_is_read_by_the_orm_as_written(django_assert_num_queries):
+    read = CompiledRead(lambda ids: Order.objects.filter(pk__in=ids).values("id"), ids=[-1])
+    [order] = make_orders(StoreFactory())
+
+    with django_assert_num_queries(0):  # the ORM knows an empty IN matches nothing
+        assert read(ids=[]) == []
+    assert read(ids=[order.pk, *range(-LONGEST_LIST, 0)]) == [{"id": order.pk}]
+    assert read._statements == {}

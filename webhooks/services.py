@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common.compiled import CompiledRead
 from common.errors import TransitionError
 from common.outbox import outbox_claim, outbox_due
 from common.tasks import enqueue_on_commit
@@ -129,9 +130,13 @@ def webhooks_emit(events: list[Event]) -> list[Delivery]:
 
 def merchants_with_endpoints(merchant_ids: set[int]) -> set[int]:
     """Which of these merchants have an active endpoint (so an event's payload is worth building)."""
-    return set(
-        Endpoint.objects.filter(merchant_id__in=merchant_ids, is_active=True).values_list("merchant_id", flat=True)
-    )
+    return {row["merchant_id"] for row in _listening(merchant_ids=list(merchant_ids))}
+
+
+_listening = CompiledRead(
+    lambda merchant_ids: Endpoint.objects.filter(merchant_id__in=merchant_ids, is_active=True).values("merchant_id"),
+    merchant_ids=[-1],
+)
 
 
 def delivery_send(*, delivery_id: int) -> Delivery | None:
