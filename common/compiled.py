@@ -16,7 +16,6 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
-
 # The longest list argument a statement is compiled for: a page of orders' ids, say, not a whole import's.
 LONGEST_LIST = 200
 
