@@ -69,6 +69,11 @@ app.conf.beat_schedule = {
         "task": "pickups.tasks.assign_ready_orders",
         "schedule": crontab(minute="*"),
     },
+    # Every minute: the customers of orders scheduled by a killed worker hear their promised day a few minutes late.
+    "pickups-tell-untold-customers": {
+        "task": "pickups.tasks.tell_untold_customers",
+        "schedule": crontab(minute="*"),
+    },
     "pickups-sweep-missed-windows": {
         "task": "pickups.tasks.sweep_missed_windows",
         "schedule": crontab(minute="*"),

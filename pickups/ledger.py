@@ -52,7 +52,7 @@ SCANNED = {Status.SCHEDULED, Status.RETURNED}
 # What a move to each status writes besides the status and its time.
 MOVE_WRITES = {
     Status.READY: ("ready_at", "pickup_window_id", "attempt"),
-    Status.SCHEDULED: ("pickup_window_id", "not_scheduled_reason", "promised_date"),
+    Status.SCHEDULED: ("pickup_window_id", "not_scheduled_reason", "promised_date", "schedule_untold"),
     Status.RETURNED: ("return_overdue",),
     Status.CANCELLED: ("cancelled_at", "cancel_reason", "pickup_window_id"),
 }

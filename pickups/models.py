@@ -94,12 +94,18 @@ class Order(TimeStampedModel):
     return_overdue = models.BooleanField(
         default=False, help_text="Its delivery failed and it was not back at the store by closing time."
     )
+    schedule_untold = models.BooleanField(
+        default=False,
+        help_text="Scheduled, and its customer not yet told the promised day (a sweep tells them if a task was lost).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["merchant", "status"]),
             models.Index(fields=["merchant", "-created_at"]),
+            # The sweep's look for customers left untold: only those orders are in it, a handful at any time.
+            models.Index(fields=["updated_at"], condition=Q(schedule_untold=True), name="order_schedule_untold"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["merchant", "external_id"], name="order_external_id_unique_per_merchant"),

@@ -9,7 +9,7 @@ from . import digest
 from .bulk_actions import bulk_action_run, bulk_actions_resume, bulk_labels_expire
 from .services import order_import_run, order_imports_stuck, orders_withdraw_for_suspension, suspended_orders_withdraw
 from .visits import windows_depart_overdue
-from .windows import customers_tell_scheduled, orders_assign, windows_missed, windows_plan
+from .windows import customers_tell_scheduled, customers_tell_untold, orders_assign, windows_missed, windows_plan
 
 
 @shared_task
@@ -69,6 +69,12 @@ def assign_orders(*, order_ids: list[int]) -> int:
 def tell_customers_scheduled(*, order_ids: list[int]) -> int:
     """Customers of orders an assignment just scheduled hear their promised day, after it committed."""
     return customers_tell_scheduled(order_ids=order_ids)
+
+
+@shared_task
+def tell_untold_customers() -> int:
+    """The sweep: customers of scheduled orders whose telling task was lost hear their promised day."""
+    return customers_tell_untold()
 
 
 @shared_task

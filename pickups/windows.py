@@ -275,21 +275,48 @@ def _lock_windows(last_days: dict[int, date], now: datetime) -> dict[int, list[P
 
 def _scheduled_in(window: PickupWindow, site: Site) -> tuple[tuple, dict]:
     """What scheduling an order into the window writes (MOVE_WRITES: the window, no reason, the promised
-    day), and its ledger event's details."""
+    day, its customer not told yet), and its ledger event's details."""
     promised = scheduling.promised_delivery_day(pickup_ends_at=window.ends_at, customer_tz=site.timezone)
-    return (window.pk, "", promised), {
+    return (window.pk, "", promised, True), {
         "window": window.pk,
         "starts_at": window.starts_at.isoformat(),
         "site": site.name,
     }
 
 
+@transaction.atomic
 def customers_tell_scheduled(*, order_ids: list[int]) -> int:
-    """Tell the customers of these orders, if still scheduled, the day they were promised. Run by a task
-    after the assignment commits: a message rendered per customer holds no lock."""
-    orders = list(Order.objects.filter(pk__in=order_ids, status=Order.Status.SCHEDULED).select_related("store"))
+    """Tell the customers of these orders, if still scheduled and not yet told, the day they were promised.
+    Run by a task after the assignment commits (a message rendered per customer holds no lock), and by the
+    sweep for those whose task was lost. The orders are locked, those another run holds skipped, and marked
+    told with their messages written (outbox): however often this runs, each customer hears once."""
+    orders = list(
+        Order.objects.filter(pk__in=order_ids, status=Order.Status.SCHEDULED, schedule_untold=True)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("store")
+    )
     customers_tell(orders=orders, what="scheduled")
+    Order.objects.filter(pk__in=[order.pk for order in orders]).update(schedule_untold=False)
+    # Those picked up, cancelled or back to ready meanwhile have nothing left to hear of this schedule.
+    moved_on = Order.objects.filter(pk__in=order_ids, schedule_untold=True).exclude(status=Order.Status.SCHEDULED)
+    moved_on.update(schedule_untold=False)
     return len(orders)
+
+
+# How long after an assignment its own task has to tell the customers before the sweep does.
+UNTOLD_GRACE = timedelta(minutes=2)
+UNTOLD_BATCH = 1000
+
+
+def customers_tell_untold(*, now: datetime | None = None) -> int:
+    """The sweep: customers of orders scheduled a while ago who never heard of it (the task after the
+    assignment was lost with its broker or worker) are told now, a batch per transaction."""
+    untold = Order.objects.filter(schedule_untold=True, updated_at__lt=(now or timezone.now()) - UNTOLD_GRACE)
+    last, told = 0, 0
+    while batch := list(untold.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:UNTOLD_BATCH]):
+        told += customers_tell_scheduled(order_ids=batch)
+        last = batch[-1]
+    return told
 
 
 def _open_to_orders(now: datetime):

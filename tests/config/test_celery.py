@@ -93,6 +93,7 @@ def test_the_sweeps_that_finish_a_killed_workers_work_run_every_minute():
         "notifications-resend-stuck",
         "webhooks-resend-due-deliveries",
         "pickups-assign-ready-orders",
+        "pickups-tell-untold-customers",
         "pickups-resume-stuck-imports",
         "pickups-resume-stuck-bulk-actions",
         "deliveries-offer-windows",

@@ -11,7 +11,14 @@ from merchants.models import OpeningHours
 from pickups.ledger import orders_transition
 from pickups.models import Order, PickupWindow
 from pickups.services import order_cancel, order_mark_ready
-from pickups.windows import orders_assign, windows_missed, windows_plan
+from pickups.windows import (
+    UNTOLD_GRACE,
+    customers_tell_scheduled,
+    customers_tell_untold,
+    orders_assign,
+    windows_missed,
+    windows_plan,
+)
 from tests.factories import MembershipFactory, SiteFactory, StoreFactory, UserFactory, WindowFactory, make_orders
 
 pytestmark = pytest.mark.django_db
@@ -216,6 +223,53 @@ def test_customers_hear_their_promised_day_from_a_task_after_commit(store, djang
 
     [text] = Notification.objects.filter(template="customer_scheduled")
     assert text.recipient == order.customer_phone and "will be delivered on Monday" in text.body
+
+
+def told(order) -> list:
+    from notifications.models import Notification
+
+    texts = Notification.objects.filter(template="customer_scheduled", recipient=order.customer_phone)
+    return list(texts.filter(body__contains=f"your order {order.external_id} "))
+
+
+def test_a_lost_telling_task_is_made_up_by_the_sweep_once(store, django_capture_on_commit_callbacks):
+    windows_plan()
+    [order, other] = ready(store, 2)
+    with django_capture_on_commit_callbacks():  # the task queued at commit is lost with its broker
+        orders_assign()
+    scheduled_at = Order.objects.get(pk=order.pk).updated_at
+
+    assert customers_tell_untold(now=scheduled_at + UNTOLD_GRACE / 2) == 0  # its own task may still come
+    assert customers_tell_untold(now=scheduled_at + UNTOLD_GRACE * 2) == 2
+    assert customers_tell_untold(now=scheduled_at + UNTOLD_GRACE * 3) == 0
+    assert customers_tell_scheduled(order_ids=[order.pk, other.pk]) == 0  # the task, redelivered at last
+
+    assert len(told(order)) == len(told(other)) == 1 and "will be delivered on Monday" in told(order)[0].body
+    assert not Order.objects.filter(schedule_untold=True).exists()
+
+
+def test_a_telling_task_run_twice_tells_once(store, django_capture_on_commit_callbacks):
+    windows_plan()
+    [order] = ready(store)
+    with django_capture_on_commit_callbacks() as queued:
+        orders_assign()
+
+    for callback in queued + queued:
+        callback()
+
+    assert len(told(order)) == 1
+
+
+def test_an_order_that_moved_on_untold_hears_nothing_of_that_schedule(store, django_capture_on_commit_callbacks):
+    windows_plan()
+    [order] = ready(store)
+    with django_capture_on_commit_callbacks():
+        orders_assign()
+    order_cancel(order=order, actor=SYSTEM, reason="The customer came to the store")
+
+    assert customers_tell_untold(now=Order.objects.get(pk=order.pk).updated_at + UNTOLD_GRACE * 2) == 0
+
+    assert told(order) == [] and not Order.objects.get(pk=order.pk).schedule_untold
 
 
 def test_orders_that_cannot_be_placed_cost_no_query_each(store, traveller, django_capture_on_commit_callbacks):
