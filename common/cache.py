@@ -5,6 +5,7 @@ callbacks: a tenth of the time of a request a rate limit counts (two commands). 
 of its own (its pool does) and is safe to share between threads, so one per pool serves every command.
 """
 
+from django.conf import settings
 from django.core.cache.backends import redis
 
 
@@ -25,3 +26,8 @@ class RedisCache(redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+def cache_is_shared() -> bool:
+    """Whether every process sees the same cache (Redis, say: production requires one), not one of its own."""
+    return settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] not in ("LocMemCache", "DummyCache")

@@ -20,7 +20,7 @@ from django.utils import timezone
 from common.actors import Actor
 from common.bulk import rows_update
 from common.errors import TransitionError
-from common.tasks import enqueue_on_commit
+from common.tasks import enqueue_on_commit_gathered
 from merchants import standing
 
 from .custody import coordinate, digester, event_digest
@@ -141,8 +141,15 @@ def orders_transition(
         windows_release_capacity(order_ids=[order.pk for order in moved])  # before the orders leave their window
     orders_save(moved, events)
     if to == Status.READY and moved:
-        enqueue_on_commit("pickups.tasks.assign_orders", order_ids=[order.pk for order in moved])
+        assignment_ask(moved)
     return moved, refused
+
+
+def assignment_ask(orders: Iterable[Order]) -> None:
+    """After commit, a worker puts these orders, made ready, into windows: it schedules every ready order of
+    their stores, a second later, with any other order flagged there meanwhile (one task for a burst)."""
+    keys = {order.store_id for order in orders}
+    enqueue_on_commit_gathered("pickups.tasks.assign_stores", argument="store_ids", keys=keys)
 
 
 def order_move(

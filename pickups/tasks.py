@@ -3,6 +3,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from common.actors import SYSTEM
+from common.tasks import gathered_started
 from merchants.models import Merchant
 
 from . import digest
@@ -60,9 +61,11 @@ def plan_windows() -> int:
 
 
 @shared_task
-def assign_orders(*, order_ids: list[int]) -> int:
-    """Schedule orders just made ready; those already scheduled or locked elsewhere are skipped."""
-    return len(orders_assign(order_ids=order_ids).scheduled)
+def assign_stores(*, store_ids: list[int]) -> int:
+    """Schedule the ready orders of stores where orders were just made ready (those locked elsewhere are
+    left to that run)."""
+    gathered_started("pickups.tasks.assign_stores", store_ids)  # before reading: later flags send another
+    return len(orders_assign(store_ids=store_ids).scheduled)
 
 
 @shared_task

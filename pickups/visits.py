@@ -20,14 +20,13 @@ from django.utils import formats, timezone
 from common.actors import SYSTEM, Actor
 from common.distance import miles_between
 from common.errors import TransitionError
-from common.tasks import enqueue_on_commit
 from merchants.handoff_codes import store_code_check
 from merchants.models import Membership, Store
 from notifications.models import Notification
 from notifications.services import notification_email, notify
 
 from .counter_scans import Outcomes, Scan, labels_of, orders_complete, scan_labels
-from .ledger import order_move, orders_note, orders_save
+from .ledger import assignment_ask, order_move, orders_note, orders_save
 from .models import Order, OrderEvent, Package, PickupWindow
 from .window_states import check_window_move, window_move, windows_release_capacity
 
@@ -296,7 +295,7 @@ def window_depart(
     _visit_over(window, actor=actor, now=now, reason=reason, details={"left_behind": len(orders)})
     if orders:
         _tell_stores_left_behind(window, orders)
-        enqueue_on_commit("pickups.tasks.assign_orders", order_ids=[order.pk for order in orders])
+        assignment_ask(orders)
     return DepartResult(window=window, left_behind=orders, hand_back=hand_back)
 
 

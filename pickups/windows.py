@@ -28,7 +28,7 @@ from notifications.services import notification_email
 
 from . import scheduling
 from .customer_messages import customers_tell
-from .ledger import PlainMove, order_move, orders_move_plain, orders_save
+from .ledger import PlainMove, assignment_ask, order_move, orders_move_plain, orders_save
 from .models import Order, Package, PickupWindow
 from .window_states import window_move, windows_move, windows_release_capacity, windows_save_bookings
 
@@ -140,7 +140,9 @@ class Ready(NamedTuple):
     size: int  # its packages
 
 
-def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = None) -> Assignment:
+def orders_assign(
+    *, order_ids: list[int] | None = None, store_ids: list[int] | None = None, now: datetime | None = None
+) -> Assignment:
     """Put ready orders into the earliest window at their site that keeps their promise.
 
     A window qualifies if it starts after now + PICKUP_LEAD_MINUTES, the order's store is open
@@ -158,6 +160,8 @@ def orders_assign(*, order_ids: list[int] | None = None, now: datetime | None = 
     ready = Order.objects.filter(status=Order.Status.READY)
     if order_ids is not None:
         ready = ready.filter(pk__in=order_ids)
+    if store_ids is not None:
+        ready = ready.filter(store_id__in=store_ids)
     site_ids = sorted(ready.order_by().values_list("store__site_id", flat=True).distinct())
     result = Assignment()
     for start in range(0, len(site_ids), SITES_PER_BATCH):
@@ -460,7 +464,7 @@ def window_mark_missed(*, window_id: int, now: datetime) -> PickupWindow | None:
     orders_save(orders, events)
     _tell_merchants(orders, window, why)
     if orders:
-        enqueue_on_commit("pickups.tasks.assign_orders", order_ids=[order.pk for order in orders])
+        assignment_ask(orders)
     return window
 
 

@@ -14,7 +14,8 @@ no rollback by the worker. A new worker starts and the test sends the sweeps bea
    window's booked packages are those of its orders, every ledger replays to its order's status and every
    custody chain verifies. The killed task itself comes back after the broker's visibility timeout
    (CELERY_VISIBILITY_TIMEOUT: 300 s in production, 15 s for these workers so that the test can wait for it): the
-   new worker receives it again and it changes nothing; nor does a replay of every assignment task and the sweeps.
+   new worker receives it again and it changes nothing; nor does a replay of an assignment task per store and the
+   sweeps.
    Customers' texts are turned off for these stores: the second test kills a worker mid-send.
 2. While it texts several hundred customers (300 pending SMS in the outbox, one batch task, sent through
    `notifications.sms.HttpSmsBackend` to a real HTTP receiver in a thread that takes 20 ms per text and
@@ -149,7 +150,7 @@ def test_a_worker_killed_while_assigning_2000_orders(workers):
         what=f"the killed task {killed_task} is redelivered after the visibility timeout",
     )
     print(f"the killed task redelivered {time.monotonic() - killed_at:.1f} s after the kill")
-    send(broker, [("pickups.tasks.assign_orders", {"order_ids": batch}) for batch in batches])
+    send(broker, [("pickups.tasks.assign_stores", {"store_ids": [store.pk]}) for store in stores])
     send_sweeps(broker)
     wait_until(lambda: queued(broker, app.conf.task_default_queue) == 0, timeout=30, what="the replays are taken")
     second.stop()  # a warm shutdown finishes the task in hand
@@ -257,6 +258,7 @@ def test_a_worker_killed_while_texting_customers(workers):
         assert len(ids) == TEXTS
         store.notify_customers = True
         store.save(update_fields=["notify_customers"])
+        Order.objects.filter(pk__in=ids).update(schedule_untold=True)  # as before the assignment's task ran
         with publishing_to(broker), time_machine.travel(timezone.now() - timedelta(minutes=2), tick=True):
             customers_tell_scheduled(order_ids=ids)  # as the task queued by the assignment does
         texts = {n.body: n.pk for n in Notification.objects.filter(channel=Notification.Channel.SMS)}

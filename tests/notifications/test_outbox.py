@@ -159,7 +159,7 @@ def test_with_the_broker_down_marking_ready_commits_and_the_sweeps_deliver_the_o
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/api/v1/orders/{order.pk}/ready/")
     assert response.status_code == 200 and response.json()["status"] == "ready"
-    assert "Could not enqueue pickups.tasks.assign_orders" in caplog.text
+    assert "Could not enqueue pickups.tasks.assign_stores" in caplog.text
 
     # beat's sweeps run in the beat/worker processes; here they run inline while the broker is still down
     with django_capture_on_commit_callbacks(execute=True):
