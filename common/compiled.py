@@ -90,8 +90,7 @@ def columns(model, prefix: str = "") -> list[str]:
     return [prefix + field.attname for field in model._meta.concrete_fields]
 
 
-def instance(model, row: dict, prefix: str = "", using: str = "default"):
-    """A model instance from a row holding `columns(model, prefix)`, built as the ORM builds one it has read
-    from the database `using` (the one the row came from)."""
+def instance(model, row: dict, prefix: str = ""):
+    """A model instance from a row holding `columns(model, prefix)`, built as the ORM builds one it has read."""
     names = columns(model)
-    return model.from_db(using, names, [row[prefix + name] for name in names])
+    return model.from_db("default", names, [row[prefix + name] for name in names])

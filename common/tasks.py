@@ -26,16 +26,16 @@ def enqueue_on_commit_gathered(task_name: str, *, argument: str, keys: Iterable)
     """`enqueue_on_commit` for work on keys (stores, say) that a later run does as well as an earlier one
     (schedule every ready order of the store): after commit, the task is sent for the keys no task sent is
     still waiting on. The task calls `gathered_started` before it reads its work, so whatever committed before
-    then is its work too: a burst of requests about one store sends one task, not one each (a message costs
-    about a millisecond of the request's CPU). The keys wait in the cache, which every process must share (a
-    per-process cache would never hear that the task started: then every request sends its task)."""
+    then is its work too (or that of a run holding it locked): requests that come while a task waits to start
+    send none (a message costs about a millisecond of the request's CPU). The keys wait in the cache, which
+    every process must share (a per-process cache would never hear that the task started: then every request
+    sends its task)."""
     transaction.on_commit(partial(_send_gathered, task_name, argument, set(keys)))
 
 
 def gathered_started(task_name: str, keys: Iterable) -> None:
     """For a task sent by `enqueue_on_commit_gathered`, as it starts: requests from now on send a new one."""
-    if cache_is_shared():
-        cache.delete_many([_waiting(task_name, key) for key in keys])
+    _unwait(task_name, keys)
 
 
 # A task that never starts (a lost message) holds its keys this long; meanwhile the sweep does its work.
@@ -44,8 +44,8 @@ GATHERED_WAIT = 60
 
 def _send_gathered(task_name: str, argument: str, keys: set) -> None:
     due = [key for key in sorted(keys) if _wait_on(task_name, key)]
-    if due and not _send(task_name, {argument: due}) and cache_is_shared():
-        cache.delete_many([_waiting(task_name, key) for key in due])  # not sent: the next request tries
+    if due and not _send(task_name, {argument: due}):
+        _unwait(task_name, due)  # not sent: the next request tries
 
 
 def _wait_on(task_name: str, key) -> bool:
@@ -59,13 +59,24 @@ def _wait_on(task_name: str, key) -> bool:
         return True
 
 
+def _unwait(task_name: str, keys: Iterable) -> None:
+    """No task waits for these keys any more. A cache that is down keeps its notes until GATHERED_WAIT runs out
+    (the sweep meanwhile): never an error after the request's commit, nor for the task."""
+    if not cache_is_shared():
+        return
+    try:
+        cache.delete_many([_waiting(task_name, key) for key in keys])
+    except Exception:
+        logger.warning("Could not clear the waiting notes of %s in the cache.", task_name, exc_info=True)
+
+
 def _waiting(task_name: str, key) -> str:
     return f"task-waiting:{task_name}:{key}"
 
 
-def _send(task_name: str, kwargs, **options) -> bool:
+def _send(task_name: str, kwargs) -> bool:
     try:
-        _task(task_name).apply_async(kwargs=kwargs, **options)
+        _task(task_name).apply_async(kwargs=kwargs)
     except Exception:
         logger.warning("Could not enqueue %s(%s); the sweep will retry.", task_name, kwargs, exc_info=True)
         return False

@@ -147,7 +147,8 @@ def orders_transition(
 
 def assignment_ask(orders: Iterable[Order]) -> None:
     """After commit, a worker puts these orders, made ready, into windows: it schedules every ready order of
-    their stores, a second later, with any other order flagged there meanwhile (one task for a burst)."""
+    their stores, those flagged there before it starts included (flags while it waits send no other task).
+    Each run takes the stores' whole ready backlog, as the minute sweep does."""
     keys = {order.store_id for order in orders}
     enqueue_on_commit_gathered("pickups.tasks.assign_stores", argument="store_ids", keys=keys)
 

@@ -96,6 +96,7 @@ class Order(TimeStampedModel):
     )
     schedule_untold = models.BooleanField(
         default=False,
+        db_default=False,  # web processes of the release before write orders without it while this one deploys
         help_text="Scheduled, and its customer not yet told the promised day (a sweep tells them if a task was lost).",
     )
 
@@ -104,7 +105,8 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["merchant", "status"]),
             models.Index(fields=["merchant", "-created_at"]),
-            # The sweep's look for customers left untold: only those orders are in it, a handful at any time.
+            # The sweep's look for customers left untold: only those orders are in it, from their scheduling until
+            # their telling task has run (seconds, unless the task was lost).
             models.Index(fields=["updated_at"], condition=Q(schedule_untold=True), name="order_schedule_untold"),
         ]
         constraints = [

@@ -5,6 +5,7 @@ bulk, a few queries per site (per batch of sites for assignment) whatever the nu
 and settles races with row locks.
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import reduce
@@ -31,6 +32,8 @@ from .customer_messages import customers_tell
 from .ledger import PlainMove, assignment_ask, order_move, orders_move_plain, orders_save
 from .models import Order, Package, PickupWindow
 from .window_states import window_move, windows_move, windows_release_capacity, windows_save_bookings
+
+logger = logging.getLogger(__name__)
 
 PLAN_DAYS = 7
 OPEN_FOR_ORDERS = [PickupWindow.Status.OPEN, PickupWindow.Status.OFFERED]
@@ -291,8 +294,8 @@ def _scheduled_in(window: PickupWindow, site: Site) -> tuple[tuple, dict]:
 @transaction.atomic
 def customers_tell_scheduled(*, order_ids: list[int]) -> int:
     """Tell the customers of these orders, if still scheduled and not yet told, the day they were promised.
-    Run by a task after the assignment commits (a message rendered per customer holds no lock), and by the
-    sweep for those whose task was lost. The orders are locked, those another run holds skipped, and marked
+    Run by a task after the assignment commits (a message rendered per customer holds no window's lock), and
+    by the sweep for those whose task was lost. The orders are locked, those another run holds skipped, and marked
     told with their messages written (outbox): however often this runs, each customer hears once."""
     orders = list(
         Order.objects.filter(pk__in=order_ids, status=Order.Status.SCHEDULED, schedule_untold=True)
@@ -318,7 +321,12 @@ def customers_tell_untold(*, now: datetime | None = None) -> int:
     untold = Order.objects.filter(schedule_untold=True, updated_at__lt=(now or timezone.now()) - UNTOLD_GRACE)
     last, told = 0, 0
     while batch := list(untold.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:UNTOLD_BATCH]):
-        told += customers_tell_scheduled(order_ids=batch)
+        try:
+            told += customers_tell_scheduled(order_ids=batch)
+        except Exception:  # one order's message that cannot be written must not hold back every later batch
+            logger.exception(
+                "Could not tell the customers of orders %s-%s; the next sweep tries again.", batch[0], batch[-1]
+            )
         last = batch[-1]
     return told
 

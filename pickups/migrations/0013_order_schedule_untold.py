@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='schedule_untold',
-            field=models.BooleanField(default=False, help_text='Scheduled, and its customer not yet told the promised day (a sweep tells them if a task was lost).'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Scheduled, and its customer not yet told the promised day (a sweep tells them if a task was lost).'),
         ),
         migrations.AddIndex(
             model_name='order',

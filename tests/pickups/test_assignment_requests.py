@@ -1,6 +1,7 @@
 """Orders flagged ready ask a worker to schedule them: with a cache every process shares, one task per store
 for a burst of flags, sent for real to a Redis broker; the task schedules every order flagged before it starts,
-and a flag after that sends a new one. With a cache of its own per process, each flag sends its task."""
+and a flag after that sends a new one. With a cache of its own per process, each flag sends its task; with the
+cache and the broker down, a flag still commits and answers, and the task still runs."""
 
 import base64
 import json
@@ -18,7 +19,7 @@ from pickups.windows import windows_plan
 from tests.factories import StoreFactory, make_orders
 from tests.faults.processes import flush, publishing_to, redis_database
 
-pytestmark = [pytest.mark.broker, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -56,6 +57,7 @@ def flag_one_by_one(orders, capture):
             order_mark_ready(order=order, actor=SYSTEM)
 
 
+@pytest.mark.broker  # a real Redis, to read what was sent
 def test_a_burst_of_flags_at_a_store_sends_one_task_which_schedules_them_all(
     broker, shared_cache, django_capture_on_commit_callbacks
 ):
@@ -79,9 +81,30 @@ def test_a_burst_of_flags_at_a_store_sends_one_task_which_schedules_them_all(
     assert sent(broker)[2:] == [("pickups.tasks.assign_stores", {"store_ids": [busy.pk]})]
 
 
+@pytest.mark.broker
 def test_with_a_cache_per_process_every_flag_sends_its_task(broker, django_capture_on_commit_callbacks):
     store = StoreFactory()
 
     flag_one_by_one(make_orders(store, count=3), django_capture_on_commit_callbacks)
 
     assert sent(broker) == [("pickups.tasks.assign_stores", {"store_ids": [store.pk]})] * 3
+
+
+def test_with_its_cache_and_broker_down_a_flag_answers_and_the_task_still_runs(
+    store, api, caplog, django_capture_on_commit_callbacks
+):
+    windows_plan()
+    [order] = make_orders(store)
+    nowhere = "redis://127.0.0.1:1/0"  # nothing listens there: the cache and the broker are down together
+    dead_cache = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": nowhere}}
+
+    with override_settings(CACHES=dead_cache), publishing_to(nowhere):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api.post(f"/api/v1/orders/{order.pk}/ready/")
+        # the worker's side, once the broker is back: its task runs, though it cannot clear its note
+        scheduled = assign_stores(store_ids=[store.pk])
+
+    assert response.status_code == 200 and response.json()["status"] == "ready"
+    assert "Could not enqueue pickups.tasks.assign_stores" in caplog.text
+    assert "Could not clear the waiting notes" in caplog.text
+    assert scheduled == 1 and Order.objects.get(pk=order.pk).status == "scheduled"
