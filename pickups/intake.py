@@ -10,9 +10,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from common.compiled import CompiledRead, columns, instance
 from common.distance import miles_between
 from common.geocoding import GeocodingError, geocode
-from merchants.models import Merchant, Store
+from merchants.models import Merchant, Site, Store
 
 from .models import MAX_PACKAGE_SIDE_IN, MAX_PACKAGE_WEIGHT_LB, MAX_PACKAGES, Order, Quote
 
@@ -40,6 +41,23 @@ MAX_NOTES_LENGTH = 500
 # from their nearest neighbour (95% within 11.3 miles), so any address of nearly every ZIP code fits, while
 # a point in another town, as New York's ZIP code with Chandler's coordinates, does not.
 MAX_COORDINATE_OFFSET_MILES = 15
+
+
+# Read for every new order (the API's create above all): compiled once (common.compiled).
+_stores_named = CompiledRead(
+    lambda merchant_id, store_ids: Store.objects.filter(
+        merchant_id=merchant_id, is_active=True, pk__in=store_ids
+    ).values(*columns(Store), *columns(Site, "site__")),
+    merchant_id=-1,
+    store_ids=[-1000],  # from -1000 down: never the merchant sample
+)
+_numbers_in_use = CompiledRead(
+    lambda merchant_id, numbers: Order.objects.filter(merchant_id=merchant_id, external_id__in=numbers).values(
+        "external_id"
+    ),
+    merchant_id=-1,
+    numbers=["sample order number"],
+)
 
 
 @dataclass
@@ -84,18 +102,16 @@ def check_drafts(
     At most three queries whatever the number of drafts: the stores, the quotes named (if any), and the
     order numbers in use unless `numbers_in_use` is false (a caller that lets the unique constraint find them).
     """
-    stores = {
-        store.pk: store
-        for store in Store.objects.filter(
-            merchant=merchant, is_active=True, pk__in={draft.store_id for draft in drafts}
-        ).select_related("site")
-    }
-    quotes = {quote.pk: quote for quote in Quote.objects.filter(merchant=merchant, pk__in={d.quote_id for d in drafts})}
-    numbers = [draft.external_id for draft in drafts]
+    stores = {}
+    for row in _stores_named(merchant_id=merchant.pk, store_ids=sorted({draft.store_id for draft in drafts})):
+        store = stores[row["id"]] = instance(Store, row)
+        store.site = instance(Site, row, prefix="site__")
+    quoted = {draft.quote_id for draft in drafts if draft.quote_id is not None}  # most orders name no quote
+    quotes = {quote.pk: quote for quote in Quote.objects.filter(merchant=merchant, pk__in=quoted)} if quoted else {}
+    numbers = sorted({draft.external_id for draft in drafts})
     taken = set()
     if numbers_in_use:
-        in_use = Order.objects.filter(merchant=merchant, external_id__in=numbers).values_list("external_id", flat=True)
-        taken = set(in_use)
+        taken = {row["external_id"] for row in _numbers_in_use(merchant_id=merchant.pk, numbers=numbers)}
     seen: set[str] = set()
     errors = {}
     for index, draft in enumerate(drafts):
