@@ -14,6 +14,7 @@ from common.compiled import CompiledRead, columns, instance
 from common.distance import miles_between
 from common.geocoding import GeocodingError, geocode
 from merchants.models import Merchant, Site, Store
+from webhooks.services import merchant_listens
 
 from .models import MAX_PACKAGE_SIDE_IN, MAX_PACKAGE_WEIGHT_LB, MAX_PACKAGES, Order, Quote
 
@@ -45,9 +46,11 @@ MAX_COORDINATE_OFFSET_MILES = 15
 
 # Read for every new order (the API's create above all): compiled once (common.compiled).
 _stores_named = CompiledRead(
-    lambda merchant_id, store_ids: Store.objects.filter(
-        merchant_id=merchant_id, is_active=True, pk__in=store_ids
-    ).values(*columns(Store), *columns(Site, "site__")),
+    lambda merchant_id, store_ids: (
+        Store.objects.filter(merchant_id=merchant_id, is_active=True, pk__in=store_ids)
+        .annotate(merchant_listens=merchant_listens())
+        .values(*columns(Store), *columns(Site, "site__"), "merchant_listens")
+    ),
     merchant_id=-1,
     store_ids=[-1000],  # from -1000 down: never the merchant sample
 )
@@ -106,6 +109,7 @@ def check_drafts(
     for row in _stores_named(merchant_id=merchant.pk, store_ids=sorted({draft.store_id for draft in drafts})):
         store = stores[row["id"]] = instance(Store, row)
         store.site = instance(Site, row, prefix="site__")
+        store.merchant_listens = row["merchant_listens"]  # its new orders' events need not ask (webhook_feed)
     quoted = {draft.quote_id for draft in drafts if draft.quote_id is not None}  # most orders name no quote
     quotes = {quote.pk: quote for quote in Quote.objects.filter(merchant=merchant, pk__in=quoted)} if quoted else {}
     numbers = sorted({draft.external_id for draft in drafts})

@@ -22,10 +22,11 @@ from common.bulk import rows_update
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit_gathered
 from merchants import standing
+from webhooks.services import merchant_listens
 
 from .custody import coordinate, digester, event_digest
 from .models import Order, OrderEvent, Package
-from .webhook_feed import merchant_listens, webhooks_from_ledger, webhooks_from_seals
+from .webhook_feed import webhooks_from_ledger, webhooks_from_seals
 from .window_states import windows_release_capacity
 
 Status = Order.Status

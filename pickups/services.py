@@ -18,6 +18,7 @@ from common.errors import NotAllowedError, TransitionError
 from common.tasks import enqueue_on_commit
 from merchants import standing
 from merchants.models import Merchant
+from webhooks.services import merchant_listens
 
 from .csv_orders import check_rows, decode_upload, rule_problems
 from .custody import coordinate
@@ -32,7 +33,6 @@ from .ledger import (
     the_one,
 )
 from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderImport, Package, PickupWindow
-from .webhook_feed import merchant_listens
 from .window_states import windows_release_capacity
 
 Status = Order.Status
@@ -115,8 +115,9 @@ def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor
     by_order: dict[int, list[Package]] = {}
     for package in packages:
         by_order.setdefault(package.order_id, []).append(package)
-    for order in orders:
+    for order, draft in zip(orders, drafts, strict=True):
         order.new_packages = by_order[order.pk]
+        order.merchant_listens = draft.store.merchant_listens  # read with the store: no query for the webhooks
     events_append(
         [
             order_event(order, "order.created", actor, now, "", Status.CREATED, {"packages": len(draft.packages)})

@@ -6,21 +6,12 @@ their orders are read once, in bulk, and each
 event's payload is the order as the API shows it, so a receiver sees what `GET /orders/{id}/` gives.
 """
 
-from django.db.models import Exists, OuterRef
-
 from webhooks.catalogue import FROM_LEDGER
-from webhooks.models import Endpoint
 from webhooks.services import Event, merchants_with_endpoints, webhooks_emit
 
 from .api.serializers import OrderSerializer
 from .models import OrderEvent
 from .selectors import orders_with_details
-
-
-def merchant_listens() -> Exists:
-    """For orders read with `.annotate(merchant_listens=merchant_listens())` (the order moves lock them so):
-    whether their merchant has an active endpoint, so appending their events need not ask again."""
-    return Exists(Endpoint.objects.filter(merchant_id=OuterRef("merchant_id"), is_active=True))
 
 
 def webhooks_from_ledger(events: list[OrderEvent]) -> None:
