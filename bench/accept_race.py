@@ -73,18 +73,17 @@ from django.utils import timezone
 from knox.models import AuthToken
 from psycopg import connect, sql
 
+from bench.world import CHANDLER, CUSTOMER, chandler_mall, merchant_approved
 from common.actors import SYSTEM
 from deliveries.models import Driver, Offer
 from deliveries.services import window_offer_wave, window_taken_follow_up
-from merchants.models import Merchant, Site, Store
+from merchants.models import Site, Store
 from notifications.models import Notification
 from pickups.custody import verify_chain
 from pickups.intake import OrderDraft, PackageDraft
 from pickups.ledger import order_move, orders_save, orders_transition
 from pickups.models import Order, OrderEvent, PickupWindow
 from pickups.services import orders_create
-
-CHANDLER = (Decimal("33.301700"), Decimal("-111.897000"))
 
 
 def main() -> int:
@@ -159,24 +158,8 @@ def admin_connection():
 def build(windows: int, drivers: int) -> tuple[list[PickupWindow], dict[int, str]]:
     """A store pair at one mall, `windows` windows three hours apart (so one driver may win several)
     with their orders scheduled, `drivers` drivers a mile away, each with a token and an offer per window."""
-    merchant = Merchant.objects.create(
-        legal_name="Bench Goods LLC",
-        display_name="Bench Goods",
-        contact_name="Bea Bench",
-        contact_email="owner@bench.example",
-        status=Merchant.Status.APPROVED,
-        approved_at=timezone.now(),
-    )
-    site = Site.objects.create(
-        name="Bench Fashion Center",
-        address_line1="3111 W Chandler Blvd",
-        city="Chandler",
-        state="AZ",
-        postal_code="85226",
-        latitude=CHANDLER[0],
-        longitude=CHANDLER[1],
-        timezone="America/Phoenix",
-    )
+    merchant = merchant_approved()
+    site = chandler_mall("Bench Fashion Center")
     stores = [
         Store.objects.create(merchant=merchant, site=site, name=f"Bench Store {n}", unit=f"10{n}") for n in (1, 2)
     ]
@@ -242,13 +225,7 @@ def draft(store: Store, number: str) -> OrderDraft:
         store_id=store.pk,
         external_id=f"BENCH-{number}",
         service_level="same_day",
-        customer_name="Jamie Rivera",
-        customer_phone="480-555-0199",
-        customer_email="jamie@example.com",
-        address_line1="100 N Arizona Ave",
-        city="Chandler",
-        state="AZ",
-        postal_code="85225",
+        **CUSTOMER,
         latitude=CHANDLER[0] + Decimal("0.005"),
         longitude=CHANDLER[1],
         packages=[PackageDraft(weight_lb=Decimal("2.5")) for _ in range(2)],

@@ -69,8 +69,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from psycopg import connect, sql
 
+from bench.world import CUSTOMER, chandler_mall, merchant_approved
 from common.actors import SYSTEM
-from merchants.models import Merchant, OpeningHours, Site, Store
+from merchants.models import Merchant, OpeningHours, Store
 from merchants.services import api_key_create
 from pickups import services
 from pickups.ledger import events_append, order_event
@@ -84,13 +85,7 @@ BARE = "/bench/bare/"
 HEADERS = {"X-Forwarded-Proto": "https"}  # as the TLS proxy in front of production sets it
 NEW_ORDER = {
     "service_level": "same_day",
-    "customer_name": "Jamie Rivera",
-    "customer_phone": "480-555-0199",
-    "customer_email": "jamie@example.com",
-    "address_line1": "100 N Arizona Ave",
-    "city": "Chandler",
-    "state": "AZ",
-    "postal_code": "85225",
+    **CUSTOMER,
     "packages": [{"weight_lb": "2.5"}, {"weight_lb": "4", "length_in": "12", "width_in": "8", "height_in": "6"}],
 }
 
@@ -198,24 +193,8 @@ def settle() -> None:
 
 def load(count: int) -> World:
     """One approved merchant, one store, an API key and `count` orders created over the last 30 days."""
-    merchant = Merchant.objects.create(
-        legal_name="Bench Goods LLC",
-        display_name="Bench Goods",
-        contact_name="Bea Bench",
-        contact_email="owner@bench.example",
-        status=Merchant.Status.APPROVED,
-        approved_at=timezone.now(),
-    )
-    site = Site.objects.create(
-        name="Chandler Fashion Center",
-        address_line1="3111 W Chandler Blvd",
-        city="Chandler",
-        state="AZ",
-        postal_code="85226",
-        latitude=Decimal("33.301700"),
-        longitude=Decimal("-111.897000"),
-        timezone="America/Phoenix",
-    )
+    merchant = merchant_approved()
+    site = chandler_mall("Chandler Fashion Center")
     store = Store.objects.create(merchant=merchant, site=site, name="Bench Outfitters", unit="101")
     OpeningHours.objects.bulk_create(
         OpeningHours(store=store, weekday=day, opens="10:00", closes="21:00") for day in range(7)
@@ -245,13 +224,7 @@ def orders_load(merchant: Merchant, store: Store, numbers: range) -> list[int]:
             store=store,
             external_id=f"LOAD-{number:06d}",
             tracking_code=services.new_tracking_code(),
-            customer_name="Jamie Rivera",
-            customer_phone="480-555-0199",
-            customer_email="jamie@example.com",
-            address_line1=f"{100 + number % 900} N Arizona Ave",
-            city="Chandler",
-            state="AZ",
-            postal_code="85225",
+            **CUSTOMER | {"address_line1": f"{100 + number % 900} N Arizona Ave"},
             latitude=Decimal("33.306700"),
             longitude=Decimal("-111.841000"),
             distance_miles=Decimal("3.3"),

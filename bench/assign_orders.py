@@ -46,6 +46,7 @@ from django.db.models import Count, F, Sum
 from django.test.utils import CaptureQueriesContext
 from psycopg import connect, sql
 
+from bench.world import CHANDLER, CUSTOMER, MALL, merchant_approved
 from common.actors import SYSTEM
 from common.distance import miles_between
 from merchants.models import Merchant, OpeningHours, Site, Store
@@ -55,8 +56,6 @@ from pickups.windows import SITES_PER_BATCH, orders_assign, windows_plan
 
 # Monday 2027-01-04, 08:00 in Chandler (UTC-7 all year: Arizona has no DST), as in the tests.
 NOW = datetime(2027, 1, 4, 15, 0, tzinfo=UTC)
-TIMEZONE = "America/Phoenix"
-CHANDLER = (33.3017, -111.8970)
 OPENS, CLOSES = time(10), time(20)
 # Five two-hour windows of 60 packages between 10:00 and 20:00: more same-day orders than this stay ready.
 MAX_ORDERS_PER_SITE = 5 * 60
@@ -170,25 +169,14 @@ def reused(args: argparse.Namespace) -> tuple[list[int], int]:
 def build(sites: int, orders_per_site: int) -> tuple[list[int], int]:
     """The merchant, sites, stores, hours, a week of windows and the ready orders; returns order ids, windows."""
     rng = random.Random(2027)  # the same places on every run
-    merchant = Merchant.objects.create(
-        legal_name="Bench Goods LLC",
-        display_name="Bench Goods",
-        contact_name="Bea Bench",
-        contact_email="owner@bench.example",
-        status=Merchant.Status.APPROVED,
-        approved_at=NOW,
-    )
+    merchant = merchant_approved(at=NOW)
     site_rows = Site.objects.bulk_create(
         (
             Site(
                 name=f"Bench Mall {number:05d}",
-                address_line1=f"{number} W Chandler Blvd",
-                city="Chandler",
-                state="AZ",
-                postal_code="85226",
                 latitude=near(CHANDLER[0], 0.2, rng),
                 longitude=near(CHANDLER[1], 0.2, rng),
-                timezone=TIMEZONE,
+                **MALL | {"address_line1": f"{number} W Chandler Blvd"},
             )
             for number in range(1, sites + 1)
         ),
@@ -235,13 +223,7 @@ def order(merchant: Merchant, store: Store, number: int, rng: random.Random) -> 
         service_level=Order.ServiceLevel.SAME_DAY,
         status=Order.Status.READY,
         tracking_code=tracking_code(number),
-        customer_name="Jamie Rivera",
-        customer_phone="480-555-0199",
-        customer_email="jamie@example.com",
-        address_line1="100 N Arizona Ave",
-        city="Chandler",
-        state="AZ",
-        postal_code="85225",
+        **CUSTOMER,
         latitude=latitude,
         longitude=longitude,
         distance_miles=Decimal(miles_between(site.latitude, site.longitude, latitude, longitude)).quantize(
