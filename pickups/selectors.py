@@ -282,7 +282,8 @@ def merchant_orders_per_day(merchant: Merchant, firsts: dict[int, date], days: i
 
 
 def handoff_windows(store: Store, today: date) -> QuerySet[PickupWindow]:
-    """The site's windows of the local day `today` holding orders of this store (any status), each with
+    """The site's windows of the local day `today`, and one a driver is at the counter for whatever its day
+    (arrived before midnight for a window after it), holding orders of this store (any status), each with
     only this store's orders and their packages in `store_orders`, and its parcel counts. Three queries."""
     of_store = Order.objects.filter(pickup_window=OuterRef("pk"), store=store)
     packages = Q(orders__store=store)
@@ -290,7 +291,8 @@ def handoff_windows(store: Store, today: date) -> QuerySet[PickupWindow]:
     collected = packages & (Q(orders__packages__collected_at__isnull=False) | Q(orders__status__in=handed_over))
     orders = Order.objects.filter(store=store).prefetch_related("packages").order_by("pk")
     return (
-        PickupWindow.objects.filter(Exists(of_store), site_id=store.site_id, local_date=today)
+        PickupWindow.objects.filter(Exists(of_store), site_id=store.site_id)
+        .filter(Q(local_date=today) | Q(status=PickupWindow.Status.IN_PROGRESS))
         .annotate(
             store_packages=Count("orders__packages", filter=packages),
             store_collected=Count("orders__packages", filter=collected),

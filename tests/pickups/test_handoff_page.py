@@ -98,6 +98,26 @@ def test_the_driver_copied_on_the_window_shows(counter, store, window):
     assert 'data-in-progress="true"' in page and 'data-live-every="5"' in page  # live.js looks every 5 s
 
 
+def test_a_driver_on_site_before_midnight_for_a_window_after_it_shows(counter, store, window):
+    # given a driver at the counter at 11:55 PM for a window that starts at 12:05 AM, tomorrow's local date
+    tomorrow = window.local_date + timedelta(days=1)
+    starts_at = datetime(2027, 1, 5, 7, 5, tzinfo=UTC)  # 12:05 AM in Chandler
+    PickupWindow.objects.filter(pk=window.pk).update(
+        status=PickupWindow.Status.IN_PROGRESS,
+        local_date=tomorrow,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2),
+        driver_name="Luis",
+    )
+
+    with time_machine.travel(datetime(2027, 1, 5, 6, 55, tzinfo=UTC), tick=False):  # 11:55 PM on Monday
+        response = handoff(counter, store)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<strong>Luis</strong>" in page and "<strong>0</strong> of 3 parcels collected" in page
+
+
 def test_a_window_without_a_driver_refreshes_slowly(counter, store):
     page = handoff(counter, store).content.decode()
 
