@@ -114,12 +114,17 @@ class Event:
     data: dict
 
 
+def active_endpoints():
+    """Endpoints that receive events: those a merchant (or 72 hours of failures) has not switched off."""
+    return Endpoint.objects.filter(is_active=True)
+
+
 def webhooks_emit(events: list[Event]) -> list[Delivery]:
     """Write a delivery for each event and each active endpoint of its merchant that wants it: one
     query for the endpoints, one INSERT; call it inside the transaction of the events' cause."""
     if not events:
         return []
-    endpoints = list(Endpoint.objects.filter(merchant_id__in={e.merchant_id for e in events}, is_active=True))
+    endpoints = list(active_endpoints().filter(merchant_id__in={e.merchant_id for e in events}))
     return _write(
         (endpoint, event.event_id, event.type, event.occurred_at, event.data)
         for event in events
@@ -132,7 +137,7 @@ def merchant_listens() -> Exists:
     """For rows with a `merchant_id` read with `.annotate(merchant_listens=merchant_listens())` (the order moves
     lock orders so, a new order's store is read so): whether their merchant has an active endpoint, so
     appending their events need not ask again."""
-    return Exists(Endpoint.objects.filter(merchant_id=OuterRef("merchant_id"), is_active=True))
+    return Exists(active_endpoints().filter(merchant_id=OuterRef("merchant_id")))
 
 
 def merchants_with_endpoints(merchant_ids: set[int]) -> set[int]:
@@ -141,7 +146,7 @@ def merchants_with_endpoints(merchant_ids: set[int]) -> set[int]:
 
 
 _listening = CompiledRead(
-    lambda merchant_ids: Endpoint.objects.filter(merchant_id__in=merchant_ids, is_active=True).values("merchant_id"),
+    lambda merchant_ids: active_endpoints().filter(merchant_id__in=merchant_ids).values("merchant_id"),
     merchant_ids=[-1],
 )
 
