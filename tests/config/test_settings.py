@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 OURS = (
     "DATABASE_URL",
+    "DATABASE_PREPARED_STATEMENTS",
     "CELERY_BROKER_URL",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
