@@ -11,6 +11,7 @@ LONGEST_LIST; a longer or empty list is read by the ORM as written.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -85,6 +86,24 @@ def _nth(sample, item: int):
     return sample - item if isinstance(sample, int) else f"{sample}#{item}"
 
 
+class CompiledInstances:
+    """A `CompiledRead` of model instances: `build(**arguments)` returns a QuerySet of `model` (not `values()`);
+    its rows come back as instances with the related ones along `related` ("store__site") set as
+    `select_related` sets them, and its annotations as attributes."""
+
+    def __init__(self, model, build: Callable[..., QuerySet], *, related: tuple[str, ...] = (), **samples):
+        self.model, self.related = model, related
+
+        def values(**arguments) -> QuerySet:
+            queryset = build(**arguments)
+            return queryset.values(*joined_columns(model, related), *queryset.query.annotations)
+
+        self._read = CompiledRead(values, **samples)
+
+    def __call__(self, *, using: str = "default", **arguments) -> list:
+        return [joined(self.model, row, self.related) for row in self._read(using=using, **arguments)]
+
+
 def columns(model, prefix: str = "") -> list[str]:
     """The names of a model's columns for `values()`: its own, or a related model's under `prefix` ("store__")."""
     return [prefix + field.attname for field in model._meta.concrete_fields]
@@ -94,3 +113,42 @@ def instance(model, row: dict, prefix: str = ""):
     """A model instance from a row holding `columns(model, prefix)`, built as the ORM builds one it has read."""
     names = columns(model)
     return model.from_db("default", names, [row[prefix + name] for name in names])
+
+
+@cache
+def _hops(model, related: tuple[str, ...]) -> tuple[tuple[str, str, object], ...]:
+    """(prefix of the parent's columns, field name, related model) for each model along `related` paths,
+    parents first: "store__site" is ("", "store", Store), then ("store__", "site", Site)."""
+    hops = {}
+    for path in related:
+        parent, prefix = model, ""
+        for name in path.split("__"):
+            field = parent._meta.get_field(name)
+            hops.setdefault(prefix + name, (prefix, name, field.related_model))
+            parent, prefix = field.related_model, f"{prefix}{name}__"
+    return tuple(hops.values())
+
+
+@cache
+def joined_columns(model, related: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """`columns` of a model and of each model along `related` paths, for `values()`."""
+    return (
+        *columns(model),
+        *(name for prefix, field, other in _hops(model, related) for name in columns(other, f"{prefix}{field}__")),
+    )
+
+
+def joined(model, row: dict, related: tuple[str, ...] = ()):
+    """An instance from a row of `joined_columns(model, related)` (and annotations, set as attributes), with
+    its related instances set as `select_related` sets them: None where the foreign key is null."""
+    names = joined_columns(model, related)
+    objects = {"": instance(model, row)}
+    for prefix, name, other in _hops(model, related):
+        parent, own = objects[prefix], f"{prefix}{name}__"
+        pk = row[own + other._meta.pk.attname]
+        objects[own] = None if pk is None else instance(other, row, own)
+        if parent is not None:
+            parent._meta.get_field(name).set_cached_value(parent, objects[own])
+    for name in row.keys() - set(names):
+        setattr(objects[""], name, row[name])
+    return objects[""]

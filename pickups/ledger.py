@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,10 +22,10 @@ from common.bulk import rows_update
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit_gathered
 from merchants import standing
-from webhooks.services import merchant_listens
 
 from .custody import coordinate, digester, event_digest
 from .models import Order, OrderEvent, Package
+from .order_locks import OneOrder, Orders, one_order, orders_locked
 from .webhook_feed import webhooks_from_ledger, webhooks_from_seals
 from .window_states import windows_release_capacity
 
@@ -61,7 +61,7 @@ MOVE_WRITES = {
 
 def order_transition(
     *,
-    order: Order | QuerySet[Order],
+    order: OneOrder,
     to: str,
     actor: Actor,
     event_type: str = "",
@@ -70,9 +70,9 @@ def order_transition(
     allowed: str = "",
 ) -> Order:
     """Move one order; an illegal move raises TransitionError and changes nothing. `order` may be a
-    queryset of it (see `orders_transition`): Http404 if that holds none."""
+    read of it (see `Orders`): Http404 if that holds none."""
     moved, refused = orders_transition(
-        orders=order if isinstance(order, QuerySet) else [order],
+        orders=one_order(order),
         to=to,
         actor=actor,
         event_type=event_type,
@@ -95,7 +95,7 @@ def the_one(moved: list[Order], refused: list[tuple[Order, str]]) -> Order:
 @transaction.atomic
 def orders_transition(
     *,
-    orders: Iterable[Order] | QuerySet[Order],
+    orders: Orders,
     to: str,
     actor: Actor,
     event_type: str = "",
@@ -109,17 +109,11 @@ def orders_transition(
     `allowed`: the action (merchants.standing) the orders' merchants must be allowed, checked on the
     merchants read with the locked rows; NotAllowedError otherwise, and nothing moves.
 
-    The rows are locked in id order (so two bulk moves cannot deadlock) and the status re-read
-    under the lock before each move is checked; every move appends a ledger event. Cancelled
-    orders give their window's room back; orders made ready are queued for assignment.
-
-    A queryset is locked as given (its filters and related rows: only the orders' rows are locked), so
-    one read can also scope the orders to a tenant and load what the caller shows of them.
+    The rows are locked (`orders_locked`) and the status re-read under the lock before each move is
+    checked; every move appends a ledger event. Cancelled orders give their window's room back; orders
+    made ready are queued for assignment.
     """
-    if not isinstance(orders, QuerySet):
-        orders = Order.objects.filter(pk__in=sorted({order.pk for order in orders}))
-    rows = orders.select_related("merchant").annotate(merchant_listens=merchant_listens())
-    locked = list(rows.select_for_update(of=("self",)).order_by("pk"))
+    locked = orders_locked(orders)
     if allowed:
         for merchant in {order.merchant_id: order.merchant for order in locked}.values():
             standing.merchant_check(merchant, allowed)

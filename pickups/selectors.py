@@ -1,8 +1,9 @@
 """Tenant-scoped reads of orders: every order a view touches is fetched here."""
 
 import zoneinfo
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from functools import reduce
+from functools import partial, reduce
 from operator import or_
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -17,6 +18,7 @@ from merchants.models import Merchant, Site, Store
 from notifications.models import Notification
 
 from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderEvent, OrderImport, Package, PickupWindow
+from .order_locks import compiled_lock
 
 
 def orders_with_details() -> QuerySet[Order]:
@@ -91,10 +93,19 @@ def order_shown(*, merchant: Merchant, pk) -> dict:
     return rows[0]
 
 
-def order_to_move(*, merchant: Merchant, pk) -> QuerySet[Order]:
-    """The merchant's own order `pk` (none for anyone else's), with the columns its API answer shows: for a
-    move that locks it as given, so the one locked read also scopes it and fetches the answer."""
-    return Order.objects.filter(merchant=merchant, pk=object_id(pk)).select_related("store__site", "pickup_window")
+# The API's moves of one order (ready, collected, cancel, edit): their locked read, compiled (pickups.ledger).
+_order_to_move = compiled_lock(
+    lambda merchant_id, pk: Order.objects.filter(merchant_id=merchant_id, pk=pk),
+    related=("store__site", "pickup_window"),
+    merchant_id=-1,
+    pk=-2,
+)
+
+
+def order_to_move(*, merchant: Merchant, pk) -> Callable[[], list[Order]]:
+    """The merchant's own order `pk` (none for anyone else's) with what its API answer shows, as the locked
+    read a move runs: the one read scopes it, locks it and loads the answer."""
+    return partial(_order_to_move, merchant_id=merchant.pk, pk=object_id(pk))
 
 
 EVENT_SHOWN = (

@@ -2,15 +2,13 @@
 
 import logging
 import secrets
-from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.db.models import Q
 from django.utils import timezone
 
 from common.actors import SYSTEM, Actor
@@ -18,21 +16,13 @@ from common.errors import NotAllowedError, TransitionError
 from common.tasks import enqueue_on_commit
 from merchants import standing
 from merchants.models import Merchant
-from webhooks.services import merchant_listens
 
 from .csv_orders import check_rows, decode_upload, rule_problems
 from .custody import coordinate
 from .intake import OrderDraft, PackageDraft, check_drafts
-from .ledger import (
-    events_append,
-    order_event,
-    order_move,
-    order_transition,
-    orders_save,
-    orders_transition,
-    the_one,
-)
+from .ledger import events_append, order_event, order_move, order_transition, orders_save, orders_transition, the_one
 from .models import CODE_ALPHABET, TRACKING_CODE_LENGTH, Order, OrderImport, Package, PickupWindow
+from .order_locks import OneOrder, Orders, one_order, orders_locked
 from .window_states import windows_release_capacity
 
 Status = Order.Status
@@ -144,17 +134,15 @@ def _packages(order: Order, drafts) -> list[Package]:
     ]
 
 
-def order_mark_ready(*, order: Order | QuerySet[Order], actor: Actor) -> Order:
+def order_mark_ready(*, order: OneOrder, actor: Actor) -> Order:
     """Ask for a pickup; approved merchants only (a suspended one's orders would wait anyway).
 
     `order` may be a queryset of it, e.g. `selectors.order_to_move`: locked as given, one read that
     also scopes it to its merchant (404 for anyone else's) and loads what the answer shows."""
-    return the_one(*orders_mark_ready(orders=order if isinstance(order, QuerySet) else [order], actor=actor))
+    return the_one(*orders_mark_ready(orders=one_order(order), actor=actor))
 
 
-def orders_mark_ready(
-    *, orders: Iterable[Order] | QuerySet[Order], actor: Actor
-) -> tuple[list[Order], list[tuple[Order, str]]]:
+def orders_mark_ready(*, orders: Orders, actor: Actor) -> tuple[list[Order], list[tuple[Order, str]]]:
     """Flag many orders ready at once (new ones, or returned ones going out again); returns (moved,
     [(refused order, why)]). The table also lets the program move a scheduled order back to ready
     (a missed pickup); a merchant may not, as its parcels are already promised to a pickup."""
@@ -175,16 +163,16 @@ def _not_at_the_counter(order: Order) -> str:
     return ""
 
 
-def order_mark_collected(*, order: Order | QuerySet[Order], actor: Actor) -> Order:
+def order_mark_collected(*, order: OneOrder, actor: Actor) -> Order:
     """A returned order the customer came to fetch in the store: its journey ends here."""
     return order_transition(order=order, to=Status.COLLECTED, actor=actor, allowed=standing.COLLECTED)
 
 
-def order_cancel(*, order: Order | QuerySet[Order], actor: Actor, reason: str) -> Order:
+def order_cancel(*, order: OneOrder, actor: Actor, reason: str) -> Order:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the order is cancelled."})
     moved, refused = orders_transition(
-        orders=order if isinstance(order, QuerySet) else [order],
+        orders=one_order(order),
         to=Status.CANCELLED,
         actor=actor,
         details={"reason": reason.strip()},
@@ -225,7 +213,7 @@ def order_edit_refusal(order: Order) -> str:
 
 
 @transaction.atomic
-def order_edit(*, order: Order | QuerySet[Order], changes: dict, actor: Actor) -> Order:
+def order_edit(*, order: OneOrder, changes: dict, actor: Actor) -> Order:
     """Change a new order: `changes` maps fields of ORDER_EDITABLE_FIELDS to new values and `packages` to the
     new list of PackageDraft; what is left out stays. ORDER_FIXED_FIELDS may be given only as they are.
 
@@ -239,11 +227,7 @@ def order_edit(*, order: Order | QuerySet[Order], changes: dict, actor: Actor) -
     unknown = set(changes) - {*ORDER_EDITABLE_FIELDS, *ORDER_FIXED_FIELDS, "packages"}
     if unknown:
         raise TypeError(f"Not fields of an order edit: {sorted(unknown)}")
-    rows = order if isinstance(order, QuerySet) else Order.objects.filter(pk=order.pk)
-    rows = rows.select_related("merchant").annotate(merchant_listens=merchant_listens())
-    order = rows.select_for_update(of=("self",)).first()
-    if order is None:
-        raise Http404("No such order.")
+    order = the_one(orders_locked(one_order(order)), [])
     standing.merchant_check(order.merchant, standing.ADD)
     if refusal := order_edit_refusal(order):
         raise TransitionError(refusal)

@@ -1,11 +1,12 @@
 """common.compiled: a read compiled once answers what the ORM answers, in one query, on this run's database."""
 
 import pytest
+from django.db.models import Count
 
-from common.compiled import LONGEST_LIST, CompiledRead, columns, instance
+from common.compiled import LONGEST_LIST, CompiledInstances, CompiledRead, columns, instance
 from merchants.models import Store
 from pickups.models import Order, OrderEvent
-from tests.factories import StoreFactory, make_orders
+from tests.factories import StoreFactory, WindowFactory, make_orders
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +87,27 @@ def test_an_empty_or_long_list_is_read_by_the_orm_as_written(django_assert_num_q
         assert read(ids=[]) == []
     assert read(ids=[order.pk, *range(-LONGEST_LIST, 0)]) == [{"id": order.pk}]
     assert read._statements == {}
+
+
+def orders_with_counts(merchant_id):
+    return Order.objects.filter(merchant_id=merchant_id).annotate(ledger_length=Count("events")).order_by("id")
+
+
+def test_compiled_instances_come_with_their_related_ones_and_annotations_as_select_related_loads_them(
+    django_assert_num_queries,
+):
+    store = StoreFactory()
+    scheduled, alone = make_orders(store, count=2)
+    Order.objects.filter(pk=scheduled.pk).update(pickup_window=WindowFactory(site=store.site))
+    read = CompiledInstances(Order, orders_with_counts, related=("store__site", "pickup_window"), merchant_id=-1)
+    expected = list(orders_with_counts(store.merchant_id).select_related("store__site", "pickup_window"))
+
+    with django_assert_num_queries(1):
+        orders = read(merchant_id=store.merchant_id)
+        shown = [(order.store.site.timezone, order.pickup_window and order.pickup_window.starts_at) for order in orders]
+
+    assert orders == expected and not any(order._state.adding for order in orders)
+    assert [order.ledger_length for order in orders] == [order.ledger_length for order in expected] == [1, 1]
+    assert shown == [(store.site.timezone, expected[0].pickup_window.starts_at), (store.site.timezone, None)]
+    assert [(order.store_id, order.store.name) for order in orders] == [(store.pk, store.name)] * 2
+    assert orders[1].pk == alone.pk and orders[1].pickup_window_id is None

@@ -154,7 +154,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(order_answer(order))
 
     def _to_move(self, pk):
-        """The caller's order as a queryset the move locks: one locked read, 404 for anyone else's."""
+        """The caller's order as the move's locked read of it: one read, 404 for anyone else's."""
         return selectors.order_to_move(merchant=self.request.merchant, pk=pk)
 
     @extend_schema(responses={200: OrderEventSerializer(many=True)})
