@@ -15,6 +15,8 @@ from functools import cache
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 
 # The longest list argument a statement is compiled for: a page of orders' ids, say, not a whole import's.
@@ -102,6 +104,109 @@ class CompiledInstances:
 
     def __call__(self, *, using: str = "default", **arguments) -> list:
         return [joined(self.model, row, self.related) for row in self._read(using=using, **arguments)]
+
+
+class CompiledInsert:
+    """`model.objects.bulk_create(objs)` for a frequent insert of a few rows (an order, its packages, its event),
+    without compiling the INSERT each time: building its SQL cost the API's create as much as running it.
+
+    The first call of each shape (number of rows, which values are database defaults) runs bulk_create and
+    keeps the one statement it ran. Later calls compute each value as the ORM does (`pre_save`, then
+    `get_db_prep_save`), in the order of that statement's parameters (a row after another, or on PostgreSQL an
+    array per column), and run it; the objects come back as bulk_create leaves them: primary key and database
+    defaults set from RETURNING, saved. Anything else (objects with a primary key, other expressions, more than
+    LONGEST_LIST rows, a shape whose parameters are laid out otherwise) goes through bulk_create as written.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.fields = [field for field in model._meta.concrete_fields if not field.generated and not field.primary_key]
+        self._statements: dict[tuple, _Insert | None] = {}
+
+    def __call__(self, objs: list, *, using: str = "default") -> list:
+        connection = connections[using]
+        plain = 0 < len(objs) <= LONGEST_LIST and connection.features.can_return_rows_from_bulk_insert
+        if not plain or any(obj._is_pk_set() for obj in objs):
+            return self.model.objects.using(using).bulk_create(objs)
+        for obj in objs:
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        rows = [[field.pre_save(obj, True) for field in self.fields] for obj in objs]
+        if any(_expression(value) and not isinstance(value, DatabaseDefault) for row in rows for value in row):
+            return self.model.objects.using(using).bulk_create(objs)
+        shape = (using, tuple(tuple(isinstance(value, DatabaseDefault) for value in row) for row in rows))
+        if shape not in self._statements:
+            return self._compile(objs, shape, using)
+        statement = self._statements[shape]
+        if statement is None:
+            return self.model.objects.using(using).bulk_create(objs)
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, statement.params(self._values(rows, connection)))
+            returned = cursor.fetchall()
+        if statement.converters:
+            returned = statement.compiler.apply_converters(returned, statement.converters)
+        returning = self.model._meta.db_returning_fields
+        for obj, values in zip(objs, returned, strict=True):
+            for field, value in zip(returning, values, strict=True):
+                setattr(obj, field.attname, value)
+            obj._state.adding, obj._state.db = False, using
+        return objs
+
+    def _values(self, rows: list[list], connection) -> list[list]:
+        """Each row's values as the database takes them, database defaults left out (the statement says DEFAULT)."""
+        return [
+            [
+                field.get_db_prep_save(value, connection)
+                for field, value in zip(self.fields, row, strict=True)
+                if not isinstance(value, DatabaseDefault)
+            ]
+            for row in rows
+        ]
+
+    def _compile(self, objs: list, shape: tuple, using: str) -> list:
+        """bulk_create these objects, keeping the statement it ran if it ran one whose parameters are this
+        shape's values laid out a row after another or a column after another."""
+        ran = []
+
+        def keep(execute, sql, params, many, context):
+            ran.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connections[using].execute_wrapper(keep):
+            objs = self.model.objects.using(using).bulk_create(objs)
+        given = {sum(not default for default in row) for row in shape[1]}  # values per row, defaults left out
+        statement = None
+        if len(ran) == 1 and len(given) == 1:
+            sql, params = ran[0]
+            width, height = given.pop(), len(objs)
+            by_column = height > 1 and len(params) == width and all(_array_of(param, height) for param in params)
+            if by_column or len(params) == width * height:
+                table, returning = self.model._meta.db_table, self.model._meta.db_returning_fields
+                compiler = InsertQuery(self.model).get_compiler(using)
+                converters = compiler.get_converters([field.get_col(table) for field in returning])
+                statement = _Insert(sql, by_column, compiler, converters)
+        self._statements[shape] = statement
+        return objs
+
+
+@dataclass(frozen=True)
+class _Insert:
+    sql: str
+    by_column: bool  # one array per column (PostgreSQL's unnest), else one value after another, row by row
+    compiler: SQLCompiler
+    converters: dict  # the ORM's conversions of the RETURNING columns that need one
+
+    def params(self, rows: list[list]) -> list:
+        if self.by_column:
+            return [list(column) for column in zip(*rows, strict=True)]
+        return [value for row in rows for value in row]
+
+
+def _expression(value) -> bool:
+    return hasattr(value, "resolve_expression")
+
+
+def _array_of(param, length: int) -> bool:
+    return isinstance(param, list | tuple) and len(param) == length
 
 
 def columns(model, prefix: str = "") -> list[str]:

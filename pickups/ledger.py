@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from common.actors import Actor
 from common.bulk import rows_update
+from common.compiled import CompiledInsert
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit_gathered
 from merchants import standing
@@ -213,6 +214,9 @@ def orders_note(*, orders: Iterable[Order], type: str, actor: Actor, at: datetim
     return len(events)
 
 
+_events_insert = CompiledInsert(OrderEvent)  # a move's or a new order's event: compiled once (common.compiled)
+
+
 def events_append(events: list[OrderEvent], *, new_orders: bool = False) -> list[OrderEvent]:
     """The one way ledger events are written: each is sealed to the last event of its order (those of
     one order in list order), then all are inserted at once: one look-up and one bulk INSERT, whatever the number.
@@ -230,7 +234,7 @@ def events_append(events: list[OrderEvent], *, new_orders: bool = False) -> list
         event.latitude, event.longitude = coordinate(event.latitude), coordinate(event.longitude)
         event.prev_hash = last.get(event.order_id, "")
         event.hash = last[event.order_id] = event_digest(event, event.prev_hash)
-    events = OrderEvent.objects.bulk_create(events)
+    events = _events_insert(events)
     webhooks_from_ledger(events)  # in this transaction: a webhook for every event, none for a rolled-back one
     return events
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.actors import SYSTEM, Actor
+from common.compiled import CompiledInsert
 from common.errors import NotAllowedError, TransitionError
 from common.tasks import enqueue_on_commit
 from merchants import standing
@@ -72,35 +73,42 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
         raise DraftErrors(errors) from None
 
 
+# A new order and its packages (its event: ledger.events_append): the most frequent inserts, compiled once.
+_new_orders = CompiledInsert(Order)
+_new_packages = CompiledInsert(Package)
+
+
 @transaction.atomic
 def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor) -> list[Order]:
     now = timezone.now()
-    orders = Order.objects.bulk_create(
-        Order(
-            merchant=merchant,
-            store=draft.store,
-            external_id=draft.external_id,
-            service_level=draft.service_level,
-            tracking_code=new_tracking_code(),
-            customer_name=draft.customer_name,
-            customer_phone=draft.customer_phone,
-            customer_email=draft.customer_email,
-            address_line1=draft.address_line1,
-            address_line2=draft.address_line2,
-            city=draft.city,
-            state=draft.state.upper(),
-            postal_code=draft.postal_code,
-            latitude=draft.latitude,
-            longitude=draft.longitude,
-            distance_miles=draft.distance_miles,
-            notes=draft.notes,
-            quote=draft.quote,
-            created_by=actor.user,
-        )
-        for draft in drafts
+    orders = _new_orders(
+        [
+            Order(
+                merchant=merchant,
+                store=draft.store,
+                external_id=draft.external_id,
+                service_level=draft.service_level,
+                tracking_code=new_tracking_code(),
+                customer_name=draft.customer_name,
+                customer_phone=draft.customer_phone,
+                customer_email=draft.customer_email,
+                address_line1=draft.address_line1,
+                address_line2=draft.address_line2,
+                city=draft.city,
+                state=draft.state.upper(),
+                postal_code=draft.postal_code,
+                latitude=draft.latitude,
+                longitude=draft.longitude,
+                distance_miles=draft.distance_miles,
+                notes=draft.notes,
+                quote=draft.quote,
+                created_by=actor.user,
+            )
+            for draft in drafts
+        ]
     )
-    packages = Package.objects.bulk_create(
-        package for order, draft in zip(orders, drafts, strict=True) for package in _packages(order, draft.packages)
+    packages = _new_packages(
+        [package for order, draft in zip(orders, drafts, strict=True) for package in _packages(order, draft.packages)]
     )
     by_order: dict[int, list[Package]] = {}
     for package in packages:
@@ -137,7 +145,7 @@ def _packages(order: Order, drafts) -> list[Package]:
 def order_mark_ready(*, order: OneOrder, actor: Actor) -> Order:
     """Ask for a pickup; approved merchants only (a suspended one's orders would wait anyway).
 
-    `order` may be a queryset of it, e.g. `selectors.order_to_move`: locked as given, one read that
+    `order` may be a read of it (pickups.order_locks), e.g. `selectors.order_to_move`: one locked read that
     also scopes it to its merchant (404 for anyone else's) and loads what the answer shows."""
     return the_one(*orders_mark_ready(orders=one_order(order), actor=actor))
 
@@ -222,7 +230,7 @@ def order_edit(*, order: OneOrder, changes: dict, actor: Actor) -> Order:
     and nothing changes. Writes one `order.edited` ledger event with what changed (old and new values, the
     packages before and after); an edit that changes nothing writes nothing. Returns the order with
     `changes` (the event's details, {} if nothing changed) and `new_packages`, its packages now.
-    `order` may be a queryset of it (`selectors.order_to_move`), locked as given: 404 if it holds none.
+    `order` may be a read of it (`selectors.order_to_move`), locked as given: 404 if it holds none.
     """
     unknown = set(changes) - {*ORDER_EDITABLE_FIELDS, *ORDER_FIXED_FIELDS, "packages"}
     if unknown:

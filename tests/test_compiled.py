@@ -1,11 +1,14 @@
 """common.compiled: a read compiled once answers what the ORM answers, in one query, on this run's database."""
 
-import pytest
-from django.db.models import Count
+from decimal import Decimal
 
-from common.compiled import LONGEST_LIST, CompiledInstances, CompiledRead, columns, instance
+import pytest
+from django.db.models import Count, Value
+from django.db.models.functions import Upper
+
+from common.compiled import LONGEST_LIST, CompiledInsert, CompiledInstances, CompiledRead, columns, instance
 from merchants.models import Store
-from pickups.models import Order, OrderEvent
+from pickups.models import Order, OrderEvent, Package
 from tests.factories import StoreFactory, WindowFactory, make_orders
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +114,97 @@ def test_compiled_instances_come_with_their_related_ones_and_annotations_as_sele
     assert shown == [(store.site.timezone, expected[0].pickup_window.starts_at), (store.site.timezone, None)]
     assert [(order.store_id, order.store.name) for order in orders] == [(store.pk, store.name)] * 2
     assert orders[1].pk == alone.pk and orders[1].pickup_window_id is None
+
+
+def columns_of(objs) -> list[dict]:
+    """Every column of each object, as read back from the database."""
+    model = type(objs[0])
+    return list(model.objects.filter(pk__in=[obj.pk for obj in objs]).order_by("pk").values(*columns(model)))
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_compiled_insert_writes_and_returns_what_bulk_create_does(count, django_assert_num_queries):
+    store = StoreFactory()
+    insert = CompiledInsert(Order)
+
+    def new_orders(prefix):
+        return [
+            Order(
+                merchant=store.merchant,
+                store=store,
+                external_id=f"{prefix}-{n}",
+                tracking_code=f"{prefix}{n:08d}",
+                customer_name="Jamie",
+                address_line1="1 Main St",
+                city="Chandler",
+                state="AZ",
+                postal_code="85225",
+                latitude=Decimal("33.306700"),
+                longitude=Decimal("-111.841000"),
+                distance_miles=Decimal("3.3"),
+                notes={1: "first", 2: "second"}.get(n, ""),
+            )
+            for n in range(count)
+        ]
+
+    insert(new_orders("FIRST"))  # the ORM's bulk_create, its statement kept
+    compiled, by_orm = new_orders("LATER"), Order.objects.bulk_create(new_orders("ORM"))
+    with django_assert_num_queries(1):
+        assert insert(compiled) is compiled
+
+    assert all(order.pk and not order._state.adding and order._state.db == "default" for order in compiled)
+    assert [order.schedule_untold for order in compiled] == [False] * count  # a database default, returned
+    written, expected = columns_of(compiled), columns_of(by_orm)
+    assert [row["id"] for row in written] == [order.pk for order in compiled]
+    assert [row["created_at"] for row in written] == [order.created_at for order in compiled]
+    different = {"id", "external_id", "tracking_code", "created_at", "updated_at"}
+    assert [{k: v for k, v in row.items() if k not in different} for row in written] == [
+        {k: v for k, v in row.items() if k not in different} for row in expected
+    ]
+    assert [row["external_id"] for row in written] == [f"LATER-{n}" for n in range(count)]
+    assert [(shape[0], statement is not None) for shape, statement in insert._statements.items()] == [("default", True)]
+
+
+def test_a_compiled_insert_writes_json_decimals_and_related_ids_as_the_orm_does(django_assert_num_queries):
+    [order] = make_orders(StoreFactory())
+    insert = CompiledInsert(OrderEvent)
+    details = {"reason": "Café “closed”", "lines": [1, 2.5, None], "nested": {"ok": True}}
+
+    def events(kind):
+        return [
+            OrderEvent(
+                order=order,
+                type=kind,
+                occurred_at=order.created_at,
+                actor_label="Jamie",
+                from_status="created",
+                to_status="created",
+                latitude=Decimal("33.306700"),
+                longitude=Decimal("-111.841000"),
+                details=details,
+                prev_hash=kind,
+                hash=kind * 2,
+            )
+            for kind in (f"{kind}.a", f"{kind}.b")
+        ]
+
+    insert(events("first"))
+    with django_assert_num_queries(1):
+        compiled = insert(events("later"))
+
+    read = list(OrderEvent.objects.filter(pk__in=[event.pk for event in compiled]).order_by("pk"))
+    assert [(e.order_id, e.type, e.details, e.latitude, e.longitude, e.hash) for e in read] == [
+        (order.pk, e.type, details, Decimal("33.306700"), Decimal("-111.841000"), e.hash) for e in compiled
+    ]
+
+
+def test_objects_with_a_primary_key_or_an_expression_go_through_bulk_create_as_written():
+    [order] = make_orders(StoreFactory())
+    insert = CompiledInsert(Package)
+
+    given_pk = insert([Package(pk=10_000, order=order, sequence=7, label_code="GIVEN07", weight_lb=Decimal("1"))])
+    computed = insert([Package(order=order, sequence=8, label_code=Upper(Value("computed08")), weight_lb=Decimal("1"))])
+
+    assert given_pk[0].pk == 10_000 and computed[0].pk
+    assert Package.objects.get(pk=computed[0].pk).label_code == "COMPUTED08"
+    assert insert._statements == {}
