@@ -300,7 +300,7 @@ WITH ready AS (
 ), appended AS (
     INSERT INTO pickups_orderevent (order_id, type, occurred_at, actor_label, from_status, to_status, details,
         prev_hash, hash)
-    SELECT order_id, 'order.scheduled', %(now)s, %(actor)s, 'ready', 'scheduled',
+    SELECT order_id, 'order.scheduled', %(now)s, %(actor)s::text, 'ready', 'scheduled',
         jsonb_build_object('window', window_id, 'starts_at', starts_at, 'site', site_name), prev_hash,
         encode(sha256(convert_to(
             '{"actor_label":' || to_json(%(actor)s::text) || ',"details":{"site":' || to_json(site_name)
