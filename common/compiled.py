@@ -1,4 +1,4 @@
-"""Reads of a fixed shape, compiled to SQL once per process and then only run.
+"""Reads and inserts of a fixed shape, compiled to SQL once per process and then only run.
 
 For the API's small reads, building and compiling a QuerySet costs more than the database does: an order with
 its store, site, window and packages is a dozen joins' worth of Python for one index lookup, about half of the
@@ -7,17 +7,21 @@ statement of it, tenant filter included. On first use per database it is compile
 later call puts its own arguments where the samples were in the statement's parameters, runs it, and converts
 the columns as the ORM would. A list argument (`pk__in=ids`) makes a statement per length of list, up to
 LONGEST_LIST; a longer or empty list is read by the ORM as written.
+
+`CompiledInstances` is such a read answered with model instances (and their related ones); `CompiledInsert`
+keeps the INSERT that bulk_create ran for objects of one shape and runs it again with new objects' values.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
+from django.db.transaction import TransactionManagementError
 
 # The longest list argument a statement is compiled for: a page of orders' ids, say, not a whole import's.
 LONGEST_LIST = 200
@@ -31,6 +35,7 @@ class _Statement:
     names: tuple[str, ...]
     compiler: SQLCompiler
     converters: dict  # the ORM's conversions of the columns that need one (JSON on SQLite, say)
+    locks: bool  # SELECT … FOR UPDATE: only inside a transaction
 
 
 class CompiledRead:
@@ -51,6 +56,8 @@ class CompiledRead:
         if not all(0 < length <= LONGEST_LIST for length in lengths):
             return list(self.build(**arguments).using(using))
         statement = self._statements.get((using, lengths)) or self._compile(using, lengths)
+        if statement.locks and connections[using].get_autocommit():  # as the ORM refuses it, every time
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(statement.params)
         for index, name, item in statement.slots:
             params[index] = arguments[name] if item is None else arguments[name][item]
@@ -78,7 +85,8 @@ class CompiledRead:
                 slots.append((found[0], name, item))
         names = (*query.extra_select, *query.values_select, *query.annotation_select)
         converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
-        statement = _Statement(sql, tuple(params), tuple(slots), names, compiler, converters)
+        locks = bool(query.select_for_update)
+        statement = _Statement(sql, tuple(params), tuple(slots), names, compiler, converters, locks)
         self._statements[using, lengths] = statement
         return statement
 
@@ -139,7 +147,8 @@ class CompiledInsert:
         statement = self._statements[shape]
         if statement is None:
             return self.model.objects.using(using).bulk_create(objs)
-        with connection.cursor() as cursor:
+        # As bulk_create does: an error dooms the transaction, so that nothing commits after it by mistake.
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
             cursor.execute(statement.sql, statement.params(self._values(rows, connection)))
             returned = cursor.fetchall()
         if statement.converters:
@@ -168,7 +177,8 @@ class CompiledInsert:
         ran = []
 
         def keep(execute, sql, params, many, context):
-            ran.append((sql, params))
+            if sql.startswith("INSERT"):  # not the BEGIN of SQLite's own transaction, say
+                ran.append((sql, params))
             return execute(sql, params, many, context)
 
         with connections[using].execute_wrapper(keep):

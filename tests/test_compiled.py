@@ -3,8 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Value
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.functions import Upper
+from django.db.transaction import TransactionManagementError
 
 from common.compiled import LONGEST_LIST, CompiledInsert, CompiledInstances, CompiledRead, columns, instance
 from merchants.models import Store
@@ -208,3 +211,43 @@ def test_objects_with_a_primary_key_or_an_expression_go_through_bulk_create_as_w
     assert given_pk[0].pk == 10_000 and computed[0].pk
     assert Package.objects.get(pk=computed[0].pk).label_code == "COMPUTED08"
     assert insert._statements == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_compiled_locked_read_refuses_to_run_outside_a_transaction_every_time():
+    [order] = make_orders(StoreFactory())
+    read = CompiledRead(lambda pk: Order.objects.filter(pk=pk).select_for_update(of=("self",)).values("id"), pk=-1)
+    with transaction.atomic():
+        assert read(pk=order.pk) == [{"id": order.pk}]  # compiled here, inside one
+
+    for _ in range(2):
+        with pytest.raises(TransactionManagementError):
+            read(pk=order.pk)
+
+
+def test_a_database_default_comes_back_from_the_database():
+    store = StoreFactory()
+    [template] = make_orders(store)
+    insert = CompiledInsert(Order)
+    untold = Order._meta.get_field("schedule_untold")
+
+    def new_order(number):
+        order = Order(**{name: getattr(template, name) for name in columns(Order) if name != "id"})
+        order.external_id, order.tracking_code = f"DEFAULT-{number}", f"DEFAULT{number:05d}"
+        order.schedule_untold = DatabaseDefault(Value(untold.db_default), output_field=untold)
+        return order
+
+    for number in range(2):  # the first compiles (where the database can say DEFAULT), the second runs
+        [order] = insert([new_order(number)])
+        assert order.schedule_untold is False and Order.objects.get(pk=order.pk).schedule_untold is False
+
+
+def test_an_insert_that_fails_dooms_its_transaction_as_bulk_create_does():
+    [order] = make_orders(StoreFactory(), packages=1)
+    insert = CompiledInsert(Package)
+    insert([Package(order=order, sequence=2, label_code="FIRST02", weight_lb=Decimal("1"))])  # compiled
+
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert([Package(order=order, sequence=3, label_code="FIRST02", weight_lb=Decimal("1"))])
+        Package.objects.count()  # refused: the transaction must roll back

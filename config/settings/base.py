@@ -95,11 +95,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A web process, a worker and beat share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
-elif env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-    # PostgreSQL parses and plans a statement each time it gets its text: about half of its work for the
-    # API's small reads and writes. Parameters bound on the server let psycopg prepare a statement from its
-    # second use on a connection, so it is planned once per connection (bench/api.py).
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 1})
+elif "postgresql" in DATABASES["default"]["ENGINE"] and env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    # PostgreSQL parses every statement it is sent as text: much of its work for the API's small reads and
+    # writes. With parameters bound on the server, psycopg prepares a statement a connection has run
+    # five times (its default), so the connection's later runs skip parsing (bench/api.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every web process in production (rate limits): redis://host:6379/1.

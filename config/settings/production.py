@@ -27,7 +27,7 @@ DEBUG = env.bool("DEBUG", default=False)
 # in transaction mode set DATABASE_CONN_MAX_AGE=0 and let the pool keep them, and
 # DATABASE_DISABLE_SERVER_SIDE_CURSORS=true: the CSV export streams through a cursor that lives across
 # transactions, which such a pool cannot keep on one server connection. Prepared statements (base
-# settings) need PgBouncer 1.21+ with max_prepared_statements, or DATABASE_PREPARED_STATEMENTS=false.
+# settings) need PgBouncer 1.22+ with max_prepared_statements, or DATABASE_PREPARED_STATEMENTS=false.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(  # noqa: F405

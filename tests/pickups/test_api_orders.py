@@ -220,12 +220,16 @@ class TestStateMoves:
 class TestTenancy:
     @pytest.mark.parametrize(
         ("method", "suffix"),
-        [("get", ""), ("post", "ready/"), ("post", "cancel/"), ("get", "events/"), ("get", "label/")],
+        [
+            *(("get", ""), ("patch", ""), ("post", "ready/"), ("post", "cancel/"), ("post", "collected/")),
+            *(("get", "events/"), ("get", "label/")),
+        ],
     )
     def test_another_merchants_order_is_404_everywhere(self, api, method, suffix):
         [theirs] = make_orders(StoreFactory())
 
-        response = getattr(api, method)(f"{ORDERS}{theirs.pk}/{suffix}", {"reason": "mine"}, format="json")
+        body = {"reason": "mine", "notes": "mine"}
+        response = getattr(api, method)(f"{ORDERS}{theirs.pk}/{suffix}", body, format="json")
 
         assert response.status_code == 404
         theirs.refresh_from_db()
