@@ -10,10 +10,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from common.compiled import CompiledRead, columns, instance
+from common.compiled import CompiledInstances, CompiledRead
 from common.distance import miles_between
 from common.geocoding import GeocodingError, geocode
-from merchants.models import Merchant, Site, Store
+from merchants.models import Merchant, Store
 from webhooks.services import merchant_listens
 
 from .models import MAX_PACKAGE_SIDE_IN, MAX_PACKAGE_WEIGHT_LB, MAX_PACKAGES, Order, Quote
@@ -45,12 +45,13 @@ MAX_COORDINATE_OFFSET_MILES = 15
 
 
 # Read for every new order (the API's create above all): compiled once (common.compiled).
-_stores_named = CompiledRead(
-    lambda merchant_id, store_ids: (
-        Store.objects.filter(merchant_id=merchant_id, is_active=True, pk__in=store_ids)
-        .annotate(merchant_listens=merchant_listens())
-        .values(*columns(Store), *columns(Site, "site__"), "merchant_listens")
-    ),
+# Each store comes with its site and whether its merchant listens (its new orders' events need not ask).
+_stores_named = CompiledInstances(
+    Store,
+    lambda merchant_id, store_ids: Store.objects.filter(
+        merchant_id=merchant_id, is_active=True, pk__in=store_ids
+    ).annotate(merchant_listens=merchant_listens()),
+    related=("site",),
     merchant_id=-1,
     store_ids=[-1000],  # from -1000 down: never the merchant sample
 )
@@ -105,11 +106,8 @@ def check_drafts(
     At most three queries whatever the number of drafts: the stores, the quotes named (if any), and the
     order numbers in use unless `numbers_in_use` is false (a caller that lets the unique constraint find them).
     """
-    stores = {}
-    for row in _stores_named(merchant_id=merchant.pk, store_ids=sorted({draft.store_id for draft in drafts})):
-        store = stores[row["id"]] = instance(Store, row)
-        store.site = instance(Site, row, prefix="site__")
-        store.merchant_listens = row["merchant_listens"]  # its new orders' events need not ask (webhook_feed)
+    store_ids = sorted({draft.store_id for draft in drafts})
+    stores = {store.pk: store for store in _stores_named(merchant_id=merchant.pk, store_ids=store_ids)}
     quoted = {draft.quote_id for draft in drafts if draft.quote_id is not None}  # most orders name no quote
     quotes = {quote.pk: quote for quote in Quote.objects.filter(merchant=merchant, pk__in=quoted)} if quoted else {}
     numbers = sorted({draft.external_id for draft in drafts})

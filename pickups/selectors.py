@@ -93,7 +93,7 @@ def order_shown(*, merchant: Merchant, pk) -> dict:
     return rows[0]
 
 
-# The API's moves of one order (ready, collected, cancel, edit): their locked read, compiled (pickups.ledger).
+# The API's moves of one order (ready, collected, cancel, edit): their locked read, compiled (pickups.order_locks).
 _order_to_move = compiled_lock(
     lambda merchant_id, pk: Order.objects.filter(merchant_id=merchant_id, pk=pk),
     related=("store__site", "pickup_window"),
