@@ -1,11 +1,11 @@
 """Benchmark of `pickups.windows.orders_assign()`: ready orders put into pickup windows, at scale.
 
 Builds N Chandler-area sites (one store each, open 10:00-20:00 every day) with a planned week of
-windows and M ready same-day orders per site, all by bulk inserts. Then, on the same rows, it times
-the floor, the whole job written as set-based SQL (orders locked with SKIP LOCKED, windows chosen in
-SQL, one `UPDATE … FROM` for the orders, one `INSERT … SELECT` of sealed ledger events, one
-`UPDATE` of the windows' bookings per batch of sites), and `orders_assign()`, with the SQL queries
-of each; then `orders_assign()` once more under tracemalloc for its peak Python memory. After each
+windows and M ready same-day orders per site, each with its created and ready ledger events, all by
+bulk inserts. Then, on the same rows, it times the floor, the whole job written as set-based SQL
+(orders locked with SKIP LOCKED, windows chosen in SQL, one `UPDATE … FROM` for the orders, one
+`INSERT … SELECT` of sealed ledger events, one `UPDATE` of the windows' bookings per batch of
+sites), and `orders_assign()`, with the SQL queries of each; then `orders_assign()` once more under tracemalloc for its peak Python memory. After each
 run it checks the result and that the code chose the floor's windows. See bench/README.md.
 
 It flushes the whole database it is pointed at, so it only runs on one whose name contains "bench".
@@ -47,10 +47,11 @@ from django.test.utils import CaptureQueriesContext
 from psycopg import connect, sql
 
 from bench.world import CHANDLER, CUSTOMER, MALL, merchant_approved
-from common.actors import SYSTEM
+from common.actors import SYSTEM, Actor
 from common.distance import miles_between
 from merchants.models import Merchant, OpeningHours, Site, Store
 from pickups.custody import chains_verify
+from pickups.ledger import Entry, entries_append
 from pickups.models import CODE_ALPHABET, Order, OrderEvent, Package, PickupWindow
 from pickups.windows import SITES_PER_BATCH, orders_assign, windows_plan
 
@@ -162,6 +163,8 @@ def reused(args: argparse.Namespace) -> tuple[list[int], int]:
     order_ids = list(Order.objects.order_by("pk").values_list("pk", flat=True))
     if Site.objects.count() != args.sites or len(order_ids) != args.sites * args.orders_per_site:
         sys.exit("--reuse: the database holds no earlier run of this size; run without --reuse first.")
+    if OrderEvent.objects.filter(type="order.ready").count() != len(order_ids):
+        sys.exit("--reuse: the orders were built without their ledgers (an older run); run without --reuse first.")
     reset()
     return order_ids, PickupWindow.objects.count()
 
@@ -203,7 +206,22 @@ def build(sites: int, orders_per_site: int) -> tuple[list[int], int]:
         ),
         batch_size=BATCH,
     )
+    ledgers_begin(orders)
     return [row.pk for row in orders], windows
+
+
+def ledgers_begin(orders: list[Order]) -> None:
+    """Each order's ledger as a ready order has it: created, then ready, sealed as the ledger seals them. The
+    assignment then seals onto real chains, and reads their last seals from a table of realistic size."""
+    actor = Actor(user=None, label="Bench Goods API")  # as through the merchant's API key
+    for start in range(0, len(orders), BATCH):
+        with transaction.atomic():
+            for step in (("order.created", "", Order.Status.CREATED), ("order.ready", "created", Order.Status.READY)):
+                entries = [
+                    Entry(row.pk, row.merchant_id, step[0], NOW - timedelta(hours=1), actor.label, *step[1:], {})
+                    for row in orders[start : start + BATCH]
+                ]
+                entries_append(entries, actor=actor)
 
 
 def stores_times(stores: list[Store], count: int):
