@@ -5,8 +5,9 @@ windows and M ready same-day orders per site, each with its created and ready le
 bulk inserts. Then, on the same rows, it times the floor, the whole job written as set-based SQL
 (orders locked with SKIP LOCKED, windows chosen in SQL, one `UPDATE … FROM` for the orders, one
 `INSERT … SELECT` of sealed ledger events, one `UPDATE` of the windows' bookings per batch of
-sites), and `orders_assign()`, with the SQL queries of each; then `orders_assign()` once more under tracemalloc for its peak Python memory. After each
-run it checks the result and that the code chose the floor's windows. See bench/README.md.
+sites), and `orders_assign()`, with the SQL queries of each; then `orders_assign()` once more under
+tracemalloc for its peak Python memory. After each run it checks the result and that the code chose
+the floor's windows. See bench/README.md.
 
 It flushes the whole database it is pointed at, so it only runs on one whose name contains "bench".
 """

@@ -48,7 +48,7 @@ class Order(TimeStampedModel):
     )
     service_level = models.CharField(max_length=10, choices=ServiceLevel.choices, default=ServiceLevel.SAME_DAY)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED)
-    tracking_code = models.CharField(max_length=16, unique=True, editable=False)
+    tracking_code = models.CharField(max_length=16, editable=False)  # unique: Meta.constraints
 
     customer_name = models.CharField(max_length=200)
     customer_phone = models.CharField(max_length=30)
@@ -110,6 +110,9 @@ class Order(TimeStampedModel):
             models.Index(fields=["updated_at"], condition=Q(schedule_untold=True), name="order_schedule_untold"),
         ]
         constraints = [
+            # A constraint rather than unique=True, which on PostgreSQL adds a second index for LIKE that no query
+            # uses and every write of an order would update (as label codes, below).
+            models.UniqueConstraint(fields=["tracking_code"], name="order_tracking_code_unique"),
             models.UniqueConstraint(fields=["merchant", "external_id"], name="order_external_id_unique_per_merchant"),
             models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
             models.CheckConstraint(
@@ -250,9 +253,10 @@ def _side(label: str) -> models.DecimalField:
 class Package(models.Model):
     """One parcel of an order, with its own label and barcode."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="packages")
+    # Found by order through package_sequence_unique_per_order, which starts with it: no index of its own.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="packages", db_index=False)
     sequence = models.PositiveSmallIntegerField(help_text="1 for the first package of the order, and so on.")
-    label_code = models.CharField(max_length=24, unique=True, editable=False)
+    label_code = models.CharField(max_length=24, editable=False)  # unique: Meta.constraints
     weight_lb = models.DecimalField(
         "weight (lb)",
         max_digits=5,
@@ -272,6 +276,7 @@ class Package(models.Model):
     class Meta:
         ordering = ["order", "sequence"]
         constraints = [
+            models.UniqueConstraint(fields=["label_code"], name="package_label_code_unique"),
             models.UniqueConstraint(fields=["order", "sequence"], name="package_sequence_unique_per_order"),
             models.CheckConstraint(
                 condition=Q(weight_lb__gt=0, weight_lb__lte=MAX_PACKAGE_WEIGHT_LB), name="package_weight_in_limits"
