@@ -307,15 +307,14 @@ WITH ready AS (
 ), moved AS (
     UPDATE pickups_order o
     SET status = 'scheduled', updated_at = %(now)s, pickup_window_id = c.window_id, not_scheduled_reason = '',
-        promised_date = (c.ends_at AT TIME ZONE c.timezone)::date
+        promised_date = (c.ends_at AT TIME ZONE c.timezone)::date, schedule_untold = true
     FROM choice c WHERE o.id = c.order_id
     RETURNING o.id
 ), sealed AS (
     SELECT c.*, coalesce(last.hash, '') AS prev_hash
-    FROM choice c LEFT JOIN (
-        SELECT DISTINCT ON (e.order_id) e.order_id, e.hash FROM pickups_orderevent e
-        WHERE e.order_id IN (SELECT order_id FROM choice) ORDER BY e.order_id, e.id DESC
-    ) last ON last.order_id = c.order_id
+    FROM choice c LEFT JOIN LATERAL (
+        SELECT e.hash FROM pickups_orderevent e WHERE e.order_id = c.order_id ORDER BY e.id DESC LIMIT 1
+    ) last ON true
 ), appended AS (
     INSERT INTO pickups_orderevent (order_id, type, occurred_at, actor_label, from_status, to_status, details,
         prev_hash, hash)
@@ -364,7 +363,8 @@ def reset() -> None:
     window empty. Deleting ledger events is for this bench database only: the ledger is append-only."""
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM pickups_orderevent WHERE type = 'order.scheduled'")
-    Order.objects.update(status=Order.Status.READY, pickup_window=None, not_scheduled_reason="", promised_date=None)
+    back = {"pickup_window": None, "not_scheduled_reason": "", "promised_date": None, "schedule_untold": False}
+    Order.objects.update(status=Order.Status.READY, **back)
     PickupWindow.objects.update(booked_packages=0)
 
 
@@ -392,6 +392,8 @@ def verify(order_ids: list[int]) -> list[str]:
     placed = Order.objects.filter(status=Order.Status.SCHEDULED, pickup_window__site=F("store__site")).count()
     if placed != len(order_ids):
         problems.append(f"{len(order_ids) - placed} of {len(order_ids)} orders not scheduled at their own site")
+    if untold := Order.objects.filter(status=Order.Status.SCHEDULED, schedule_untold=False).count():
+        problems.append(f"{untold} scheduled orders not marked for their customers' message")
     per_order = OrderEvent.objects.filter(type="order.scheduled").values("order").annotate(n=Count("pk"))
     if twice := per_order.filter(n__gt=1).count():
         problems.append(f"{twice} orders scheduled more than once")

@@ -191,8 +191,9 @@ def test_a_shop_joins_ships_and_its_customer_sees_every_handoff(
     counter.log_in("ana@cactuscandles.example", SHOP_PASSWORD)
     code = counter.go(f"/stores/{store.pk}/handoff/", "handoff").locator("[data-code]").inner_text().strip()
     # the form asks for the place first (refused here), then submits itself: wait for the page it brings
-    with luis.page.expect_navigation():
-        luis.go(f"/driver/windows/{window.pk}/").get_by_role("button", name="I'm here").click()
+    visit = luis.go(f"/driver/windows/{window.pk}/")
+    with visit.expect_navigation():
+        visit.get_by_role("button", name="I'm here").click()
     luis.check("checked-in")
     luis.page.locator(f"#code-{store.pk}").fill(code)
     labels = [
