@@ -217,9 +217,11 @@ def ledgers_begin(orders: list[Order]) -> None:
     actor = Actor(user=None, label="Bench Goods API")  # as through the merchant's API key
     for start in range(0, len(orders), BATCH):
         with transaction.atomic():
-            for step in (("order.created", "", Order.Status.CREATED), ("order.ready", "created", Order.Status.READY)):
+            for event_type, to_status in (("order.created", Order.Status.CREATED), ("order.ready", Order.Status.READY)):
+                from_status = "" if to_status == Order.Status.CREATED else Order.Status.CREATED
+                at = NOW - timedelta(hours=1)
                 entries = [
-                    Entry(row.pk, row.merchant_id, step[0], NOW - timedelta(hours=1), actor.label, *step[1:], {})
+                    Entry(row.pk, row.merchant_id, event_type, at, actor.label, from_status, to_status, {})
                     for row in orders[start : start + BATCH]
                 ]
                 entries_append(entries, actor=actor)

@@ -357,8 +357,7 @@ def _event_row(entry: Entry, actor_id: int | None) -> tuple:
 
 def _last_seals_of(order_ids: list[int]) -> dict[int, str]:
     """`_last_seals`, with the ids sent as one array on PostgreSQL: thousands of ids cost nothing to send.
-    Each order's last event is read down the chain index, so no plan (from statistics taken while the table
-    was small, say) can turn the look-up into a scan of every event."""
+    Each order's last event is one descent of the chain index, rather than all its events read and sorted."""
     if connection.vendor != "postgresql":
         return _last_seals(set(order_ids))
     with connection.cursor() as cursor:

@@ -370,7 +370,7 @@ class OrderEvent(AppendOnlyModel):
         ordering = ["occurred_at", "id"]
         indexes = [
             # An order's events in the order they were appended: its chain's last seal is one index descent away
-            # (pickups.ledger), whatever the table's statistics say.
+            # (pickups.ledger).
             models.Index(fields=["order", "id"], name="order_event_chain")
         ]
         constraints = [
