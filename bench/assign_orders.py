@@ -154,6 +154,8 @@ def prepare_database(*, flush: bool) -> None:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
     call_command("migrate", interactive=False, verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")  # each run needs one (`settle`): refused now, not after the build, if not allowed
     if flush:
         call_command("flush", interactive=False, verbosity=0)
 
@@ -277,8 +279,8 @@ def tracking_code(number: int) -> str:
 FLOOR_SQL = """
 WITH ready AS (
     SELECT o.id, o.ready_at, o.store_id, (SELECT count(*) FROM pickups_package p WHERE p.order_id = o.id) AS size
-    FROM pickups_order o JOIN merchants_store s ON s.id = o.store_id
-    WHERE o.status = 'ready' AND s.site_id = ANY(%(sites)s)
+    FROM pickups_order o
+    WHERE o.status = 'ready' AND o.id = ANY(%(orders)s::bigint[])
     ORDER BY o.id
     FOR UPDATE OF o SKIP LOCKED
 ), queued AS (
@@ -340,8 +342,10 @@ SELECT count(*) FROM moved
 
 def floor(now: datetime) -> None:
     """The floor: FLOOR_SQL over the sites with ready orders, in the code's batches, one transaction each."""
-    ready = Order.objects.filter(status=Order.Status.READY)
-    site_ids = sorted(ready.order_by().values_list("store__site_id", flat=True).distinct())
+    by_site: dict[int, list[int]] = {}  # found once, then locked by id batch by batch, as the code does
+    for site_id, pk in Order.objects.filter(status=Order.Status.READY).values_list("store__site_id", "pk"):
+        by_site.setdefault(site_id, []).append(pk)
+    site_ids = sorted(by_site)
     params = {
         "now": now,
         "after": now + timedelta(minutes=settings.PICKUP_LEAD_MINUTES),
@@ -352,7 +356,9 @@ def floor(now: datetime) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             # The statement's estimated cost sets PostgreSQL's JIT compiling it, which costs more than it saves.
             cursor.execute("SET LOCAL jit = off")
-            cursor.execute(FLOOR_SQL, {**params, "sites": site_ids[start : start + SITES_PER_BATCH]})
+            sites = site_ids[start : start + SITES_PER_BATCH]
+            orders = [pk for site_id in sites for pk in by_site[site_id]]
+            cursor.execute(FLOOR_SQL, {**params, "sites": sites, "orders": orders})
 
 
 def chosen() -> dict[int, int]:
@@ -371,10 +377,13 @@ def reset() -> None:
 
 
 def settle() -> None:
-    """Vacuum and analyse the rows a run touches, so each starts on fresh statistics and no dead rows."""
-    tables = ", ".join(model._meta.db_table for model in (Order, OrderEvent, Package, PickupWindow))
+    """Vacuum and analyse the whole bench database, so each run starts on fresh statistics and no dead rows
+    (autovacuum may be off, or not yet have seen the tables the build filled); then a checkpoint, so each
+    starts with none under way. Without it the build's hundreds of megabytes of WAL start one that writes
+    its pages out during the first timed run (the floor) and not the others."""
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {tables}")
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("CHECKPOINT")
 
 
 # Orders whose latest ledger event is not their move into the window they are in.

@@ -3,12 +3,18 @@
 `rows_update` is an `UPDATE … FROM` a set of rows. On PostgreSQL the rows travel as one array per
 column (`unnest`), so the statement has a handful of parameters however many rows it sets; other
 databases (SQLite in development and tests) get a `VALUES` list, split to their parameter limit.
+`rows_read` reads thousands of rows of a `values_list()` query as the ORM would, only quicker.
 """
 
 from datetime import date
 
-from django.db import connection
-from django.db.models import Model
+from django.db import connection, connections
+from django.db.models import Model, QuerySet
+
+try:
+    from psycopg.types.datetime import TimestamptzLoader
+except ImportError:  # no psycopg: SQLite only
+    TimestamptzLoader = None
 
 
 def rows_update(model: type[Model], columns: tuple[str, ...], rows: list[tuple], **same) -> None:
@@ -41,6 +47,28 @@ def rows_update(model: type[Model], columns: tuple[str, ...], rows: list[tuple],
             chunk = rows[start : start + size]
             sql = f"WITH v({', '.join(names)}) AS (VALUES {', '.join([row] * len(chunk))}) " + update.format(rows="v")
             cursor.execute(sql, [value for values in chunk for value in _prepared(keyed, values)] + constants)
+
+
+def rows_read(queryset: QuerySet) -> list[tuple]:
+    """The rows of a `values_list()` QuerySet, the same values as `list(queryset)` returns.
+
+    On PostgreSQL its timestamps are read by psycopg's compiled loader. Django registers its own, derived
+    from psycopg's pure-Python one (Django ticket #36960), which costs about 5 µs a value: a quarter of the
+    time of reading thousands of rows with one timestamp each. Both give aware datetimes in UTC, Django's
+    connections' time zone."""
+    db = connections[queryset.db]
+    if db.vendor != "postgresql":
+        return list(queryset)
+    compiler = queryset.query.get_compiler(queryset.db)
+    sql, params = compiler.as_sql()
+    converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
+    with db.cursor() as cursor:
+        # Registered as the pure-Python class, which psycopg swaps for its compiled one; on this cursor only, as
+        # Django's connections expect their own loader (it has the time zone they check).
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [tuple(row) for row in compiler.apply_converters(rows, converters)] if converters else rows
 
 
 def _fold_alike(columns: tuple[str, ...], rows: list[tuple], same: dict) -> tuple[tuple, list[tuple], dict]:

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.actors import SYSTEM
-from common.bulk import jit_off, rows_update
+from common.bulk import jit_off, rows_read, rows_update
+from common.lookups import AnyOf
 from common.tasks import enqueue_on_commit
 from merchants.models import Membership, Merchant, Site, Store
 from merchants.services import program_admin_emails
@@ -150,8 +151,8 @@ def orders_assign(
 
     A window qualifies if it starts after now + PICKUP_LEAD_MINUTES, the order's store is open
     throughout it, it has room for all the order's packages, and it falls within the days the
-    service level allows (`choose_window` states the rule for one order). Sites are handled in
-    batches, in site order, one transaction each: their ready orders are locked (SKIP LOCKED:
+    service level allows (`choose_window` states the rule for one order). The ready orders are found
+    once, then handled by batch of sites, in site order, one transaction each: they are locked (SKIP LOCKED:
     another worker's are left to it) and their windows locked, so concurrent workers never book a
     window over capacity or an order twice. A batch is set-based: its orders are read as plain
     values, the rules are worked out once per store and promise, and the orders, their ledger
@@ -165,11 +166,16 @@ def orders_assign(
         ready = ready.filter(pk__in=order_ids)
     if store_ids is not None:
         ready = ready.filter(store_id__in=store_ids)
-    site_ids = sorted(ready.order_by().values_list("store__site_id", flat=True).distinct())
+    # Locked by primary key batch by batch: a batch's look-up reads its own orders, not every ready order (or
+    # every order of its stores) again.
+    by_site: dict[int, list[int]] = {}
+    for site_id, pk in ready.order_by().values_list("store__site_id", "pk"):
+        by_site.setdefault(site_id, []).append(pk)
+    sites = sorted(by_site)
     result = Assignment()
-    for start in range(0, len(site_ids), SITES_PER_BATCH):
-        batch = site_ids[start : start + SITES_PER_BATCH]
-        result.add(_assign_sites(ready.filter(store__site_id__in=batch), now))
+    for start in range(0, len(sites), SITES_PER_BATCH):
+        batch = [pk for site_id in sites[start : start + SITES_PER_BATCH] for pk in by_site[site_id]]
+        result.add(_assign_sites(Order.objects.filter(AnyOf(F("pk"), batch), status=Order.Status.READY), now))
     return result
 
 
@@ -233,7 +239,7 @@ def _lock_ready(ready) -> tuple[dict[int, Merchant], list[Ready]]:
         .order_by("ready_at", "pk")
         .values_list(*Ready._fields[:7], "quote__window_id", "size")
     )
-    orders = [Ready(*row) for row in rows]
+    orders = [Ready(*row) for row in rows_read(rows)]
     return Merchant.objects.in_bulk({order.merchant_id for order in orders}), orders
 
 
