@@ -303,15 +303,16 @@ def customers_tell_scheduled(*, order_ids: list[int]) -> int:
     Run by a task after the assignment commits (a message rendered per customer holds no window's lock), and
     by the sweep for those whose task was lost. The orders are locked, those another run holds skipped, and marked
     told with their messages written (outbox): however often this runs, each customer hears once."""
+    these = Order.objects.filter(AnyOf(F("pk"), order_ids))  # a batch's thousands of ids: one array parameter
     orders = list(
-        Order.objects.filter(pk__in=order_ids, status=Order.Status.SCHEDULED, schedule_untold=True)
+        these.filter(status=Order.Status.SCHEDULED, schedule_untold=True)
         .select_for_update(skip_locked=True, of=("self",))
         .select_related("store")
     )
     customers_tell(orders=orders, what="scheduled")
-    Order.objects.filter(pk__in=[order.pk for order in orders]).update(schedule_untold=False)
+    Order.objects.filter(AnyOf(F("pk"), [order.pk for order in orders])).update(schedule_untold=False)
     # Those picked up, cancelled or back to ready meanwhile have nothing left to hear of this schedule.
-    moved_on = Order.objects.filter(pk__in=order_ids, schedule_untold=True).exclude(status=Order.Status.SCHEDULED)
+    moved_on = these.filter(schedule_untold=True).exclude(status=Order.Status.SCHEDULED)
     moved_on.update(schedule_untold=False)
     return len(orders)
 

@@ -35,6 +35,7 @@ def test_any_of_matches_what_in_matches(orders):
     assert list(matched) == list(Order.objects.filter(pk__in=wanted).order_by("pk"))
     assert [order.pk for order in matched] == [orders[0].pk, orders[3].pk]
     assert not Order.objects.filter(AnyOf(F("pk"), []), status=Order.Status.CREATED).exists()
+    assert Order.objects.filter(AnyOf(F("pk"), [])).update(notes="none") == 0
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the array is PostgreSQL's; SQLite lists the ids")
