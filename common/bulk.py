@@ -6,6 +6,7 @@ databases (SQLite in development and tests) get a `VALUES` list, split to their 
 `rows_read` reads thousands of rows of a `values_list()` query as the ORM would, only quicker.
 """
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.db import connection, connections
@@ -81,11 +82,17 @@ def _fold_alike(columns: tuple[str, ...], rows: list[tuple], same: dict) -> tupl
 
 
 def _array(column: tuple) -> str | list:
-    """A column as a PostgreSQL array: spelled out at once when its values are ints or dates (whose text
-    needs no quoting), which is far quicker than adapting thousands of values one by one."""
+    """A column as a PostgreSQL array: spelled out at once (`array_text`) when its values are ints or dates,
+    else a list for the driver to adapt."""
     if all(type(value) in (int, date) for value in column):
-        return "{" + ",".join(map(str, column)) + "}"
+        return array_text(column)
     return list(column)
+
+
+def array_text(values: Iterable[int | date]) -> str:
+    """Ints or dates as the text of a PostgreSQL array (`'{1,2,3}'`, cast in the SQL): their text needs no
+    quoting, and spelling thousands of them out at once is far quicker than the driver adapting each."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _prepared(fields, values) -> list:

@@ -4,6 +4,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import Lookup
 from django.db.models.lookups import In
 
+from common.bulk import array_text
+
 
 class AnyOf(Lookup):
     """`filter(AnyOf(F("pk"), ids))` matches the rows `filter(pk__in=ids)` matches. On PostgreSQL the ids
@@ -15,8 +17,7 @@ class AnyOf(Lookup):
     def as_sql(self, compiler, connection):
         if connection.vendor != "postgresql":
             return In(self.lhs, self.rhs).as_sql(compiler, connection)
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        ids = ",".join(str(int(value)) for value in self.rhs)
-        if not ids:
+        if not self.rhs:
             raise EmptyResultSet  # as `in` does: no row matches nothing
-        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, "{" + ids + "}")
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, array_text(map(int, self.rhs)))

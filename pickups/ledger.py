@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from common.actors import Actor
-from common.bulk import rows_update
+from common.bulk import array_text, rows_update
 from common.compiled import CompiledInsert
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit_gathered
@@ -364,7 +364,7 @@ def _last_seals_of(order_ids: list[int]) -> dict[int, str]:
         cursor.execute(
             "SELECT o.id, last.hash FROM unnest(%s::bigint[]) AS o (id) CROSS JOIN LATERAL ("
             f"SELECT hash FROM {OrderEvent._meta.db_table} WHERE order_id = o.id ORDER BY id DESC LIMIT 1) last",
-            [list(set(order_ids))],
+            [array_text(set(order_ids))],
         )
         return dict(cursor.fetchall())
 
