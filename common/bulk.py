@@ -37,9 +37,13 @@ def rows_update(model: type[Model], columns: tuple[str, ...], rows: list[tuple],
     constants = _prepared(shared, same.values())
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in keyed)
-            sql = update.format(rows=f"unnest({arrays}) AS v({', '.join(names)})")
-            cursor.execute(sql, [*constants, *map(_array, values)])
+            casts = [f"%s::{field.cast_db_type(connection)}[]" for field in keyed]
+            arrays = [_array(column) for column in values]
+            sql = update.format(rows=f"unnest({', '.join(casts)}) AS v({', '.join(names)})")
+            # The keys once more, as a condition on the table: PostgreSQL can then read just those rows by its
+            # index, where it planned to join the rows to the whole table once they were a twentieth of it.
+            sql += f" AND {table}.{names[0]} = ANY({casts[0]})"
+            cursor.execute(sql, [*constants, *arrays, arrays[0]])
             return
         rows = list(zip(*values, strict=True))
         size = (connection.features.max_query_params - len(constants)) // len(keyed)
