@@ -152,7 +152,8 @@ def orders_assign(
     A window qualifies if it starts after now + PICKUP_LEAD_MINUTES, the order's store is open
     throughout it, it has room for all the order's packages, and it falls within the days the
     service level allows (`choose_window` states the rule for one order). The ready orders are found
-    once, then handled by batch of sites, in site order, one transaction each: they are locked (SKIP LOCKED:
+    once (one made ready later waits for the task its flag sends, or the sweep), then handled by batch of
+    sites, in site order, one transaction each: they are locked (SKIP LOCKED:
     another worker's are left to it) and their windows locked, so concurrent workers never book a
     window over capacity or an order twice. A batch is set-based: its orders are read as plain
     values, the rules are worked out once per store and promise, and the orders, their ledger

@@ -35,7 +35,15 @@ def test_any_of_matches_what_in_matches(orders):
     assert list(matched) == list(Order.objects.filter(pk__in=wanted).order_by("pk"))
     assert [order.pk for order in matched] == [orders[0].pk, orders[3].pk]
     assert not Order.objects.filter(AnyOf(F("pk"), []), status=Order.Status.CREATED).exists()
+    assert not Order.objects.filter(AnyOf(F("pk"), [None])).exists()
     assert Order.objects.filter(AnyOf(F("pk"), [])).update(notes="none") == 0
+
+
+def test_any_of_reads_an_iterator_of_ids_once_for_every_use_of_the_query(orders):
+    matched = Order.objects.filter(AnyOf(F("pk"), (order.pk for order in orders[:2])))
+
+    assert matched.exists() and matched.count() == 2
+    assert matched.update(notes="seen") == 2
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the array is PostgreSQL's; SQLite lists the ids")
@@ -61,3 +69,24 @@ def test_rows_read_returns_what_the_orm_returns(orders):
     assert rows == list(query)
     assert [row[1] for row in rows] == [order.ready_at for order in orders[:4]] + [None]
     assert all(row[1].utcoffset() == timedelta(0) and row[2].utcoffset() == timedelta(0) for row in rows[:4])
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "flat",
+        "named",
+        "empty",
+        "distinct",  # ordered by a column it does not select: DISTINCT selects it too, the rows do not
+    ],
+)
+def test_rows_read_returns_what_the_orm_returns_in_every_shape(orders, shape):
+    query = Order.objects.filter(pk__in=[]) if shape == "empty" else Order.objects.order_by("pk")
+    if shape == "distinct":
+        query = query.order_by("-created_at").distinct()
+    fields = ["status"] if shape == "distinct" else ["pk", "ready_at"][shape == "flat" :]
+    query = query.values_list(*fields, flat=shape == "flat", named=shape == "named")
+
+    rows, expected = rows_read(query), list(query)
+
+    assert rows == expected and [type(row) for row in rows] == [type(row) for row in expected]
