@@ -50,6 +50,7 @@ from psycopg import connect, sql
 
 from bench.world import CHANDLER, CUSTOMER, MALL, merchant_approved
 from common.actors import SYSTEM, Actor
+from common.bulk import array_text
 from common.distance import miles_between
 from merchants.models import Merchant, OpeningHours, Site, Store
 from pickups.custody import chains_verify
@@ -225,17 +226,20 @@ def build(sites: int, orders_per_site: int) -> tuple[list[int], int]:
     return [row.pk for row in orders], windows
 
 
+# The events (type, from, to) `ledgers_begin` gives each order, an hour before "now".
+LEDGER_BEGINS = (("order.created", "", Order.Status.CREATED), ("order.ready", Order.Status.CREATED, Order.Status.READY))
+BEGUN_AT = NOW - timedelta(hours=1)
+
+
 def ledgers_begin(orders: list[Order]) -> None:
     """Each order's ledger as a ready order has it: created, then ready, sealed as the ledger seals them. The
     assignment then seals onto real chains, and reads their last seals from a table of realistic size."""
     actor = Actor(user=None, label="Bench Goods API")  # as through the merchant's API key
     for start in range(0, len(orders), BATCH):
         with transaction.atomic():
-            for event_type, to_status in (("order.created", Order.Status.CREATED), ("order.ready", Order.Status.READY)):
-                from_status = "" if to_status == Order.Status.CREATED else Order.Status.CREATED
-                at = NOW - timedelta(hours=1)
+            for event_type, from_status, to_status in LEDGER_BEGINS:
                 entries = [
-                    Entry(row.pk, row.merchant_id, event_type, at, actor.label, from_status, to_status, {})
+                    Entry(row.pk, row.merchant_id, event_type, BEGUN_AT, actor.label, from_status, to_status, {})
                     for row in orders[start : start + BATCH]
                 ]
                 entries_append(entries, actor=actor)
@@ -369,7 +373,7 @@ def floor(now: datetime) -> None:
             # The statement's estimated cost sets PostgreSQL's JIT compiling it, which costs more than it saves.
             cursor.execute("SET LOCAL jit = off")
             sites = site_ids[start : start + SITES_PER_BATCH]
-            orders = [pk for site_id in sites for pk in by_site[site_id]]
+            orders = array_text(pk for site_id in sites for pk in by_site[site_id])  # as the code sends them
             cursor.execute(FLOOR_SQL, {**params, "sites": sites, "orders": orders})
 
 
