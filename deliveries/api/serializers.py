@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
 from common.fields import Text
+from common.serializers import BodySerializer
 from deliveries.handoffs import RETURN_OUTCOMES
 from deliveries.models import Offer
 from deliveries.selectors import driver_for_user, manifest
@@ -152,7 +153,7 @@ class WindowSerializer(LocalTimesMixin, serializers.ModelSerializer):
         ]
 
 
-class LocationSerializer(serializers.Serializer):
+class LocationSerializer(BodySerializer):
     latitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
     )
@@ -171,7 +172,7 @@ class LocationSerializer(serializers.Serializer):
         return None if data.get("latitude") is None else (data["latitude"], data["longitude"])
 
 
-class CounterScanSerializer(serializers.Serializer):
+class CounterScanSerializer(BodySerializer):
     store = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The store at whose counter you are.")
     store_code = Text(max_length=12, help_text="The 6-digit code on the store's Handoff page.")
     label_codes = serializers.ListField(

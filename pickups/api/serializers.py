@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from common.fields import Text
 from common.geocoding import validate_zip_code
+from common.serializers import BodySerializer
 from pickups.intake import MAX_NOTES_LENGTH, ORDER_FIELDS, OrderDraft, PackageDraft
 from pickups.models import MAX_PACKAGES, Order, OrderEvent, Package, PickupWindow, Quote
 from pickups.tracking import tracking_of
@@ -13,14 +14,14 @@ MAX_ID = 2**63 - 1  # the largest primary key a database holds; larger ids are i
 ZIP_CODE_HELP = "5 digits (0-9), or ZIP+4, e.g. 85226 or 85226-1234."
 
 
-class PackageInputSerializer(serializers.Serializer):
+class PackageInputSerializer(BodySerializer):
     weight_lb = serializers.DecimalField(max_digits=6, decimal_places=2)
     length_in = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
     width_in = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
     height_in = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
 
 
-class OrderInputSerializer(serializers.Serializer):
+class OrderInputSerializer(BodySerializer):
     """The shape of a new order; the program's rules are checked by the intake service."""
 
     store = serializers.IntegerField(
@@ -234,7 +235,7 @@ class MerchantWindowSerializer(WindowDriverMixin, serializers.ModelSerializer):
         ]
 
 
-class QuoteRequestSerializer(serializers.Serializer):
+class QuoteRequestSerializer(BodySerializer):
     store = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     service_level = serializers.ChoiceField(choices=Order.ServiceLevel.choices)
     postal_code = Text(validators=[validate_zip_code], help_text=ZIP_CODE_HELP)
