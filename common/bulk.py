@@ -60,14 +60,12 @@ def rows_update(model: type[Model], columns: tuple[str, ...], rows: list[tuple],
 def rows_read(queryset: QuerySet) -> list[tuple]:
     """`list(queryset)` for a `values_list()` QuerySet of thousands of rows, quicker on PostgreSQL.
 
-    There its timestamps are read by psycopg's compiled loader. Django registers its own, derived from
-    psycopg's pure-Python one (Django ticket #36960), which costs about 5 µs a value: a quarter of the time
-    of reading thousands of rows with one timestamp each. Both give aware datetimes in UTC, Django's
-    connections' time zone. Other shapes (flat, named, instances), databases and drivers, and naive time
-    (no USE_TZ) are read by the ORM as written."""
+    There its timestamps are read by psycopg's compiled loader (`timestamps_compiled`). Django registers its
+    own, derived from psycopg's pure-Python one (Django ticket #36960), which costs about 5 µs a value: a
+    quarter of the time of reading thousands of rows with one timestamp each. Other shapes (flat, named,
+    instances), databases and drivers, and naive time (no USE_TZ) are read by the ORM as written."""
     db = connections[queryset.db]
-    plain_rows = queryset._iterable_class is ValuesListIterable
-    if not (db.vendor == "postgresql" and TimestamptzLoader and settings.USE_TZ and plain_rows):
+    if not (compiled_loader_reads(db) and queryset._iterable_class is ValuesListIterable):
         return list(queryset)
     compiler = queryset.query.get_compiler(queryset.db)
     try:
@@ -77,14 +75,25 @@ def rows_read(queryset: QuerySet) -> list[tuple]:
     width = compiler.col_count  # without the columns only ORDER BY needs (DISTINCT selects them too)
     converters = compiler.get_converters([column for column, *_ in compiler.select[:width]])
     with db.cursor() as cursor:
-        # Registered as the pure-Python class, which psycopg swaps for its compiled one; on this cursor only, as
-        # Django's connections expect their own loader (it has the time zone they check).
-        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        timestamps_compiled(cursor)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if converters:
         rows = compiler.apply_converters(rows, converters)
     return [tuple(row[:width]) for row in rows] if converters or compiler.has_extra_select else rows
+
+
+def compiled_loader_reads(db) -> bool:
+    """Whether `timestamps_compiled` gives this connection's cursors what Django's loader gives: aware
+    datetimes in UTC. It does on PostgreSQL with psycopg 3 and USE_TZ."""
+    return db.vendor == "postgresql" and TimestamptzLoader is not None and settings.USE_TZ
+
+
+def timestamps_compiled(cursor) -> None:
+    """Have this cursor (of a connection where `compiled_loader_reads`) read timestamps with psycopg's
+    compiled loader. Registered as the pure-Python class, which psycopg swaps for its compiled one; on this
+    cursor only, as Django's connections expect their own loader (it has the time zone they check)."""
+    cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
 
 
 def _fold_alike(columns: tuple[str, ...], rows: list[tuple], same: dict) -> tuple[tuple, list[tuple], dict]:

@@ -23,6 +23,8 @@ from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 
+from common.bulk import compiled_loader_reads, timestamps_compiled
+
 # The longest list argument a statement is compiled for: a page of orders' ids, say, not a whole import's.
 LONGEST_LIST = 200
 
@@ -36,6 +38,7 @@ class _Statement:
     compiler: SQLCompiler
     converters: dict  # the ORM's conversions of the columns that need one (JSON on SQLite, say)
     locks: bool  # SELECT … FOR UPDATE: only inside a transaction
+    compiled_loader: bool  # timestamps read by psycopg's compiled loader (common.bulk.timestamps_compiled)
 
 
 class CompiledRead:
@@ -56,12 +59,15 @@ class CompiledRead:
         if not all(0 < length <= LONGEST_LIST for length in lengths):
             return list(self.build(**arguments).using(using))
         statement = self._statements.get((using, lengths)) or self._compile(using, lengths)
-        if statement.locks and connections[using].get_autocommit():  # as the ORM refuses it, every time
+        db = connections[using]
+        if statement.locks and db.get_autocommit():  # as the ORM refuses it, every time
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(statement.params)
         for index, name, item in statement.slots:
             params[index] = arguments[name] if item is None else arguments[name][item]
-        with connections[using].cursor() as cursor:
+        with db.cursor() as cursor:
+            if statement.compiled_loader:
+                timestamps_compiled(cursor)
             cursor.execute(statement.sql, params)
             rows = cursor.fetchall()
         if statement.converters:
@@ -86,7 +92,8 @@ class CompiledRead:
         names = (*query.extra_select, *query.values_select, *query.annotation_select)
         converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
         locks = bool(query.select_for_update)
-        statement = _Statement(sql, tuple(params), tuple(slots), names, compiler, converters, locks)
+        fast = compiled_loader_reads(connections[using])
+        statement = _Statement(sql, tuple(params), tuple(slots), names, compiler, converters, locks, fast)
         self._statements[using, lengths] = statement
         return statement
 
