@@ -66,8 +66,9 @@ class NewestFirstCursor(BasePagination):
 
     A keyset on (`created_at`, `id`): a page is one read of an index range, page_size + 1 rows however
     deep it is, with no COUNT(*) of the whole list, and rows added meanwhile never shift a page. A cursor
-    not taken from a link is refused with 400. Rows are model instances or dicts with both keys; a view's
-    `page_rows(page)` may read them its own way (e.g. with related rows in the same query), in order.
+    not taken from a link is refused with 400. That read takes only the keys; the view's `page_rows(ids)`
+    then reads the page's rows, in the order of `ids`, by primary key: a read of one shape whatever the
+    filters and the cursor, so it can be compiled once (common.compiled).
     """
 
     page_size, max_page_size = PAGE_SIZE, MAX_PAGE_SIZE
@@ -81,18 +82,17 @@ class NewestFirstCursor(BasePagination):
         if position is not None:
             queryset = queryset.filter(_beyond(*position))
         ordering = ("created_at", "id") if backwards else ("-created_at", "-id")
-        page = queryset.order_by(*ordering)[: size + 1]
-        rows = list(view.page_rows(page) if hasattr(view, "page_rows") else page)
-        more, rows = len(rows) > size, rows[:size]
+        keys = list(queryset.order_by(*ordering).values_list("created_at", "pk")[: size + 1])
+        more, keys = len(keys) > size, keys[:size]
         if backwards:
-            rows.reverse()
+            keys.reverse()
         # Going forwards from a cursor, or backwards, there are rows on the side we came from.
         has_next, has_previous = (True, more) if backwards else (more, position is not None)
         url = request.build_absolute_uri()
         # An empty page past either end links back to where its cursor pointed.
-        self.next = self._link(url, False, *(_key(rows[-1]) if rows else position[1:])) if has_next else None
-        self.previous = self._link(url, True, *(_key(rows[0]) if rows else position[1:])) if has_previous else None
-        return rows
+        self.next = self._link(url, False, *(keys[-1] if keys else position[1:])) if has_next else None
+        self.previous = self._link(url, True, *(keys[0] if keys else position[1:])) if has_previous else None
+        return view.page_rows([pk for _, pk in keys])
 
     def get_paginated_response(self, data):
         return Response({"next": self.next, "previous": self.previous, "results": data})
@@ -145,9 +145,3 @@ def _beyond(backwards: bool, created_at: datetime, pk: int) -> Q:
     if backwards:
         return Q(created_at__gte=created_at) & (Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk))
     return Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
-
-
-def _key(row) -> tuple[datetime, int]:
-    if isinstance(row, dict):
-        return row["created_at"], row["id"]
-    return row.created_at, row.pk

@@ -47,15 +47,22 @@ def merchant_orders(merchant: Merchant) -> QuerySet[Order]:
     return Order.objects.filter(merchant=merchant)
 
 
-def orders_with_packages(orders: QuerySet[Order]) -> list[dict]:
-    """The orders of `orders` (filtered, ordered, sliced as the caller likes) as rows of ORDER_SHOWN, each with
-    `packages`, its rows of PACKAGE_SHOWN in sequence: two queries. (Joined with their packages, a page's
-    orders would come once per package, and loading their columns twice costs more than a second query.)"""
-    rows = list(orders.values(*ORDER_SHOWN))
-    packages = packages_shown([row["id"] for row in rows])
+def orders_with_packages(ids: list[int]) -> list[dict]:
+    """The orders `ids` (already scoped to their merchant) as rows of ORDER_SHOWN, in that order, each with
+    `packages`, its rows of PACKAGE_SHOWN in sequence: two compiled queries. (Joined with their packages, a
+    page's orders would come once per package, and loading their columns twice costs more than a second
+    query.)"""
+    if not ids:
+        return []
+    shown = {row["id"]: row for row in _orders_shown(ids=ids)}
+    packages = packages_shown(ids)
+    rows = [shown[pk] for pk in ids if pk in shown]  # gone since the ids were read: left out
     for row in rows:
         row["packages"] = packages.get(row["id"], [])
     return rows
+
+
+_orders_shown = CompiledRead(lambda ids: Order.objects.filter(pk__in=ids).order_by().values(*ORDER_SHOWN), ids=[-1])
 
 
 def _orders_joined(orders: QuerySet[Order]) -> QuerySet:

@@ -103,9 +103,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         page = self.paginate_queryset(self.filter_queryset(selectors.merchant_orders(request.merchant)))
         return self.get_paginated_response(orders_represented(page))
 
-    def page_rows(self, page):
-        """A page of orders with their store, site, window and packages: one query (NewestFirstCursor)."""
-        return selectors.orders_with_packages(page)
+    def page_rows(self, ids):
+        """A page of orders with their store, site, window and packages (NewestFirstCursor)."""
+        return selectors.orders_with_packages(ids)
 
     def retrieve(self, request, pk):
         return Response(orders_represented([selectors.order_shown(merchant=request.merchant, pk=pk)])[0])
