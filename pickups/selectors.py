@@ -47,22 +47,25 @@ def merchant_orders(merchant: Merchant) -> QuerySet[Order]:
     return Order.objects.filter(merchant=merchant)
 
 
-def orders_with_packages(ids: list[int]) -> list[dict]:
-    """The orders `ids` (already scoped to their merchant) as rows of ORDER_SHOWN, in that order, each with
-    `packages`, its rows of PACKAGE_SHOWN in sequence: two compiled queries. (Joined with their packages, a
-    page's orders would come once per package, and loading their columns twice costs more than a second
-    query.)"""
+def orders_with_packages(merchant: Merchant, ids: list[int]) -> list[dict]:
+    """The merchant's orders `ids` as rows of ORDER_SHOWN, in that order, each with `packages`, its rows of
+    PACKAGE_SHOWN in sequence: two compiled queries. (Joined with their packages, a page's orders would come
+    once per package, and loading their columns twice costs more than a second query.)"""
     if not ids:
         return []
-    shown = {row["id"]: row for row in _orders_shown(ids=ids)}
-    packages = packages_shown(ids)
+    shown = {row["id"]: row for row in _orders_shown(merchant_id=merchant.pk, ids=ids)}
+    packages = packages_shown(list(shown))
     rows = [shown[pk] for pk in ids if pk in shown]  # gone since the ids were read: left out
     for row in rows:
         row["packages"] = packages.get(row["id"], [])
     return rows
 
 
-_orders_shown = CompiledRead(lambda ids: Order.objects.filter(pk__in=ids).order_by().values(*ORDER_SHOWN), ids=[-1])
+_orders_shown = CompiledRead(
+    lambda merchant_id, ids: Order.objects.filter(merchant_id=merchant_id, pk__in=ids).order_by().values(*ORDER_SHOWN),
+    merchant_id=-1,
+    ids=[-1000],  # from -1000 down: never the merchant sample
+)
 
 
 def _orders_joined(orders: QuerySet[Order]) -> QuerySet:

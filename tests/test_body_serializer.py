@@ -13,6 +13,8 @@ class Parcel(BodySerializer):
 
 class Delivery(BodySerializer):
     city = serializers.CharField(max_length=20)
+    tags = serializers.JSONField(required=False, default=list)  # a callable default: copied shallowly
+    photos = serializers.JSONField(required=False, default=[])  # a mutable one: copied whole
     kind = serializers.ChoiceField(choices=["same_day", "two_day"])
     parcels = Parcel(many=True)
     labels = serializers.ListField(child=serializers.CharField(max_length=4))
@@ -60,3 +62,13 @@ def test_instances_validate_and_name_each_problem_as_drf_does():
         "labels": {0: ["Ensure this field has no more than 4 characters."]},
     }
     assert Delivery(data=BODY).is_valid()  # the failed validation left nothing behind
+
+
+def test_a_mutable_default_is_each_instance_s_own():
+    first, second = Delivery(data=BODY), Delivery(data=BODY)
+    assert first.is_valid() and second.is_valid()
+
+    first.validated_data["photos"].append("receipt.jpg")
+
+    assert second.validated_data["photos"] == []
+    assert Delivery(data=BODY).is_valid() and Delivery(data=BODY).fields["photos"].default == []

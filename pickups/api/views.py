@@ -105,7 +105,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def page_rows(self, ids):
         """A page of orders with their store, site, window and packages (NewestFirstCursor)."""
-        return selectors.orders_with_packages(ids)
+        return selectors.orders_with_packages(self.request.merchant, ids)
 
     def retrieve(self, request, pk):
         return Response(orders_represented([selectors.order_shown(merchant=request.merchant, pk=pk)])[0])

@@ -282,6 +282,12 @@ class TestList:
         assert response.status_code == 200
         assert len(response.json()["results"]) == count
 
+    def test_an_empty_list_reads_no_orders(self, api, store, django_assert_num_queries):
+        with django_assert_num_queries(2):  # the key, the page's ids: none
+            response = api.get(ORDERS)
+
+        assert response.json() == {"next": None, "previous": None, "results": []}
+
     def test_pages_follow_next_and_previous_newest_first(self, api, store):
         orders = make_orders(store, 5)
         newest_first = [order.pk for order in reversed(orders)]
