@@ -84,8 +84,9 @@ def windows_move(windows: QuerySet[PickupWindow], *, to: str, actor: Actor, at: 
     return len(movable)
 
 
-def windows_save_bookings(windows: Iterable[PickupWindow]) -> None:
-    """Write the bookings assignment made on locked windows in one statement (the database refuses overbooking)."""
+def windows_save_bookings(windows: Iterable) -> None:
+    """Write the bookings assignment made on locked windows (its `OpenWindow`s: `pk` and `booked_packages`) in one
+    statement (the database refuses overbooking)."""
     rows_update(PickupWindow, ("id", "booked_packages"), [(window.pk, window.booked_packages) for window in windows])
 
 

@@ -6,7 +6,7 @@ and settles races with row locks.
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
@@ -144,6 +144,24 @@ class Ready(NamedTuple):
     size: int  # its packages
 
 
+@dataclass(slots=True)
+class OpenWindow:
+    """A locked window open to orders, as plain values: assignment builds no model instance per window.
+    Read by `fitting_windows` and `pick_window` as they read a PickupWindow; `booked_packages` counts the
+    orders put in as it goes."""
+
+    id: int
+    site_id: int
+    starts_at: datetime
+    ends_at: datetime
+    local_date: date
+    capacity_packages: int
+    booked_packages: int
+
+    pk = property(lambda self: self.id)
+    free_packages = PickupWindow.free_packages  # the model's rule, read from the same attributes
+
+
 def orders_assign(
     *, order_ids: list[int] | None = None, store_ids: list[int] | None = None, now: datetime | None = None
 ) -> Assignment:
@@ -270,7 +288,7 @@ def order_promise(store: Store, calendar, service_level: str, ready_at: datetime
     return promise
 
 
-def _lock_windows(last_days: dict[int, date], now: datetime) -> dict[int, list[PickupWindow]]:
+def _lock_windows(last_days: dict[int, date], now: datetime) -> dict[int, list[OpenWindow]]:
     """The sites' windows open to orders up to each one's last promised day, by site in time order.
     Locked in id order, as every other writer of windows locks them."""
     sites_by_day: dict[date, list[int]] = {}
@@ -279,15 +297,17 @@ def _lock_windows(last_days: dict[int, date], now: datetime) -> dict[int, list[P
     if not sites_by_day:
         return {}
     horizon = reduce(or_, (Q(site_id__in=sites, local_date__lte=day) for day, sites in sites_by_day.items()))
-    windows: dict[int, list[PickupWindow]] = {}
-    for window in _open_to_orders(now).filter(horizon).order_by("pk").select_for_update():
+    locked = _open_to_orders(now).filter(horizon).order_by("pk").select_for_update()
+    windows: dict[int, list[OpenWindow]] = {}
+    for row in rows_read(locked.values_list(*(column.name for column in fields(OpenWindow)))):
+        window = OpenWindow(*row)
         windows.setdefault(window.site_id, []).append(window)
     for site_windows in windows.values():
         site_windows.sort(key=lambda window: (window.starts_at, window.pk))
     return windows
 
 
-def _scheduled_in(window: PickupWindow, site: Site) -> tuple[tuple, dict]:
+def _scheduled_in(window: OpenWindow, site: Site) -> tuple[tuple, dict]:
     """What scheduling an order into the window writes (MOVE_WRITES: the window, no reason, the promised
     day, its customer not told yet), and its ledger event's details."""
     promised = scheduling.promised_delivery_day(pickup_ends_at=window.ends_at, customer_tz=site.timezone)
