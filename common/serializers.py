@@ -12,7 +12,7 @@ class BodySerializer(serializers.Serializer):
     """A Serializer whose instances get shallow copies of the declared fields, nested ones excepted.
 
     DRF deep-copies each declared field for each serializer instance, which runs every field's `__init__` again
-    (its validators, choices and messages): 0.2 ms of the API's order create, as much as one of its INSERTs. A
+    (its validators, choices and messages): 0.3 of the 0.43 ms an order's body took to validate. A
     shallow copy has attributes of its own, so what binding sets (name, parent, label, source) and anything a
     view sets on `self.fields[...]` stays with the instance. The validators, choices and messages the copies
     share are built once with the class and never changed after; a subclass must not append to them. A
