@@ -20,7 +20,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.actors import SYSTEM
-from common.bulk import jit_off, rows_read, rows_update
+from common.bulk import full_collections_paused, jit_off, rows_read, rows_update
+from common.lanes import in_lanes
 from common.lookups import AnyOf
 from common.tasks import enqueue_on_commit
 from merchants.models import Membership, Merchant, Site, Store
@@ -171,7 +172,8 @@ def orders_assign(
     throughout it, it has room for all the order's packages, and it falls within the days the
     service level allows (`choose_window` states the rule for one order). The ready orders are found
     once (one made ready later waits for the task its flag sends, or the sweep), then handled by batch of
-    sites, in site order, one transaction each: they are locked (SKIP LOCKED:
+    sites, one transaction each, two batches at once on connections of their own (`common.lanes`; one after
+    another inside a caller's transaction), with the collector's full passes paused: they are locked (SKIP LOCKED:
     another worker's are left to it) and their windows locked, so concurrent workers never book a
     window over capacity or an order twice. A batch is set-based: its orders are read as plain
     values, the rules are worked out once per store and promise, and the orders, their ledger
@@ -191,11 +193,19 @@ def orders_assign(
     for site_id, pk in ready.order_by().values_list("store__site_id", "pk"):
         by_site.setdefault(site_id, []).append(pk)
     sites = sorted(by_site)
+    batches = [
+        [pk for site_id in sites[start : start + SITES_PER_BATCH] for pk in by_site[site_id]]
+        for start in range(0, len(sites), SITES_PER_BATCH)
+    ]
     result = Assignment()
-    for start in range(0, len(sites), SITES_PER_BATCH):
-        batch = [pk for site_id in sites[start : start + SITES_PER_BATCH] for pk in by_site[site_id]]
-        result.add(_assign_sites(Order.objects.filter(AnyOf(F("pk"), batch), status=Order.Status.READY), now))
+    with full_collections_paused():
+        for batch_result in in_lanes(lambda batch: _assign_sites(_ready_of(batch), now), batches):
+            result.add(batch_result)
     return result
+
+
+def _ready_of(batch: list[int]):
+    return Order.objects.filter(AnyOf(F("pk"), batch), status=Order.Status.READY)
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from django.db.models import Count, F
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -122,3 +123,39 @@ def test_digests_run_at_once_send_one(settings):
 
     assert sent.count(True) == 1
     assert Notification.objects.filter(template="operations_digest").count() == 1
+
+
+def test_an_assignment_of_many_batches_runs_them_in_lanes_and_books_each_order_once(monday_morning, monkeypatch):
+    from django.db.backends.signals import connection_created
+
+    from common.actors import SYSTEM
+    from pickups import ledger, windows
+    from pickups.ledger import orders_transition
+    from pickups.models import PickupWindow
+    from tests.factories import SiteFactory
+
+    stores = [StoreFactory(site=SiteFactory()) for _ in range(4)]
+    windows.windows_plan()
+    orders = [order for store in stores for order in make_orders(store, 5, packages=2)]
+    monkeypatch.setattr(ledger, "assignment_ask", lambda orders: None)  # no task of its own: they wait for this run
+    orders_transition(orders=orders, to=Order.Status.READY, actor=SYSTEM)
+    monkeypatch.setattr(windows, "SITES_PER_BATCH", 1)
+    lanes = []
+
+    def opened(sender, connection, **kwargs):
+        lanes.append(threading.current_thread().name)
+
+    connection_created.connect(opened)
+    try:
+        assigned = orders_assign()
+    finally:
+        connection_created.disconnect(opened)
+
+    assert sorted(assigned.scheduled) == sorted(order.pk for order in orders)
+    assert len(set(lanes)) == 2 and threading.current_thread().name not in lanes  # a connection per lane
+    placed = Order.objects.filter(status="scheduled", pickup_window__site=F("store__site"))
+    assert placed.count() == len(orders)
+    assert OrderEvent.objects.filter(type="order.scheduled").values("order").distinct().count() == len(orders)
+    assert OrderEvent.objects.filter(type="order.scheduled").count() == len(orders)
+    booked = PickupWindow.objects.annotate(held=Count("orders__packages")).exclude(booked_packages=F("held"))
+    assert not booked.exists()
