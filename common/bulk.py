@@ -7,9 +7,10 @@ databases (SQLite in development and tests) get a `VALUES` list, split to their 
 """
 
 import gc
+import json
 from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -119,6 +120,21 @@ def array_text(values: Iterable[int | date]) -> str:
     """Ints or dates as the text of a PostgreSQL array (`'{1,2,3}'`, cast in the SQL): their text needs no
     quoting, and spelling thousands of them out at once is far quicker than the driver adapting each."""
     return "{" + ",".join(map(str, values)) + "}"
+
+
+def copy_text(value) -> str:
+    """A value as COPY's text format spells it: None as NULL (`\\N`), a dict as JSON, a datetime in ISO 8601, and
+    backslashes and the characters that end a column or a row escaped."""
+    if value is None:
+        return r"\N"
+    if isinstance(value, dict):
+        value = json.dumps(value)
+    elif isinstance(value, datetime):
+        value = value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _prepared(fields, values) -> list:

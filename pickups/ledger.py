@@ -6,7 +6,6 @@ written by `events_append`, which seals it into its order's custody chain (`cust
 (`services`), window planning (`windows`) and visits (`visits`) all call down into this module.
 """
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from common.actors import Actor
-from common.bulk import array_text, rows_update
+from common.bulk import array_text, copy_text, rows_update
 from common.compiled import CompiledInsert
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit_gathered
@@ -319,20 +318,34 @@ def entries_append(entries: list[Entry], *, actor: Actor) -> None:
     last = _last_seals_of([entry.order_id for entry in entries])
     digests = {}  # entries alike but for their order (and previous seal) share the rest of their seal's form
     for entry in entries:
-        alike = (entry.type, entry.occurred_at, entry.actor_label, entry.from_status, entry.to_status)
-        alike += (entry.latitude, entry.longitude, id(entry.details))
+        alike = _alike(entry)
         digest = digests.get(alike) or digests.setdefault(alike, digester(entry))
         entry.prev_hash = last.get(entry.order_id, "")
         entry.hash = last[entry.order_id] = digest(entry.order_id, entry.prev_hash)
     actor_id = actor.user.pk if actor.user else None
-    rows = [_event_row(entry, actor_id) for entry in entries]
     if connection.vendor == "postgresql":
-        _copy_events(rows)
+        _copy_events(entries, actor_id)
     else:
+        rows = (_event_row(entry, actor_id) for entry in entries)
         OrderEvent.objects.bulk_create(OrderEvent(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows)
     webhooks_from_seals(entries, merchant_of={entry.order_id: entry.merchant_id for entry in entries})
 
 
+def _alike(entry: Entry) -> tuple:
+    """What entries alike but for their order and seals (a batch's moves into one window) have in common."""
+    return (
+        entry.type,
+        entry.occurred_at,
+        entry.actor_label,
+        entry.from_status,
+        entry.to_status,
+        entry.latitude,
+        entry.longitude,
+        id(entry.details),
+    )
+
+
+# The order first and the seals last: the columns between are those `_alike` entries share.
 EVENT_COLUMNS = ("order_id", "type", "occurred_at", "actor_id", "actor_label", "from_status", "to_status")
 EVENT_COLUMNS += ("latitude", "longitude", "details", "prev_hash", "hash")
 
@@ -369,15 +382,18 @@ def _last_seals_of(order_ids: list[int]) -> dict[int, str]:
         return dict(cursor.fetchall())
 
 
-def _copy_events(rows: list[tuple]) -> None:
-    """COPY the rows into the events table: the fastest way PostgreSQL takes rows in. Entries often share
-    their details (those of one window), so each details object is turned into JSON once."""
-    details = EVENT_COLUMNS.index("details")
+def _copy_events(entries: list[Entry], actor_id: int | None) -> None:
+    """COPY the entries into the events table, the fastest way PostgreSQL takes rows in, as the text COPY reads.
+    Entries alike (`_alike`) share the text of every column but their order and seals, made once: psycopg
+    formatting each row's twelve values was the assignment's largest step in Python (0.6 of 3.4 s)."""
+    shared: dict[tuple, str] = {}
+    lines = []
+    for entry in entries:
+        alike = _alike(entry)
+        if (middle := shared.get(alike)) is None:
+            middle = shared[alike] = "\t".join(map(copy_text, _event_row(entry, actor_id)[1:-2]))
+        # Order ids are ints and seals hexadecimal: nothing in them to escape.
+        lines.append(f"{entry.order_id}\t{middle}\t{entry.prev_hash}\t{entry.hash}\n")
     table = OrderEvent._meta.db_table
-    texts: dict[int, str] = {}
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            key = id(row[details])
-            if key not in texts:
-                texts[key] = json.dumps(row[details])
-            copy.write_row((*row[:details], texts[key], *row[details + 1 :]))
+        copy.write("".join(lines))

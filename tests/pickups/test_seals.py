@@ -4,6 +4,7 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -51,3 +52,36 @@ def test_a_template_seals_every_order_as_event_digest_does(entry, others, prev_h
     digest = digester(entry)
     for order_id, previous in [(entry.order_id, prev_hash), *others]:
         assert digest(order_id, previous) == event_digest(replace(entry, order_id=order_id), previous)
+
+
+HOSTILE = 'Tab\there, a new\nline, a return\r, a back\\slash, \\N, "quotes" and café ☕'
+
+
+@pytest.mark.django_db
+def test_entries_are_written_as_they_were_sealed_whatever_their_text(store):
+    from common.actors import Actor
+    from pickups.custody import chains_verify
+    from pickups.ledger import entries_append
+    from pickups.models import Order, OrderEvent
+    from tests.factories import UserFactory, make_orders
+
+    orders = make_orders(store, 3)
+    actor = Actor(user=UserFactory(), label=HOSTILE)
+    at = datetime(2027, 1, 4, 15, 0, 0, 123456, tzinfo=UTC)
+    shared = {"site": HOSTILE, "window": 7, "nested": {"list": [1, None, "\\"]}}
+
+    def noted(order, details):
+        return Entry(order.pk, order.merchant_id, "order.noted", at, actor.label, "created", "created", details)
+
+    # two alike but for their order, one of its own, and a second for the first order, chained onto the first
+    entries = [noted(orders[0], shared), noted(orders[1], shared), noted(orders[2], {"own": HOSTILE})]
+    entries.append(noted(orders[0], {"again": HOSTILE}))
+
+    entries_append(entries, actor=actor)
+
+    written = OrderEvent.objects.filter(type="order.noted").order_by("pk")
+    assert [(e.order_id, e.actor_label, e.actor_id, e.details, e.occurred_at, e.hash) for e in written] == [
+        (entry.order_id, HOSTILE, actor.user.pk, entry.details, at, entry.hash) for entry in entries
+    ]
+    assert written[0].latitude is None and written[0].prev_hash != ""  # chained to the order's created event
+    assert not [check for check in chains_verify(Order.objects.all()) if check.broken]
