@@ -20,6 +20,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import tracemalloc
 from collections import deque
 from contextlib import contextmanager
@@ -143,7 +144,11 @@ def every_query():
     queries: list[dict] = []
     opened = []
 
+    caller = threading.current_thread()
+
     def on_new(sender, connection, **kwargs) -> None:
+        if threading.current_thread() is caller:  # this thread's connection, opened again: captured already
+            return
         connection.force_debug_cursor = True
         connection.queries_log = deque()  # by default it keeps only the last 9,000
         opened.append(connection)

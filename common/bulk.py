@@ -7,10 +7,11 @@ databases (SQLite in development and tests) get a `VALUES` list, split to their 
 """
 
 import gc
-import json
+import threading
 from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -123,15 +124,18 @@ def array_text(values: Iterable[int | date]) -> str:
 
 
 def copy_text(value) -> str:
-    """A value as COPY's text format spells it: None as NULL (`\\N`), a dict as JSON, a datetime in ISO 8601, and
-    backslashes and the characters that end a column or a row escaped."""
+    """A value as COPY's text format spells it: None as NULL (`\\N`), a datetime in ISO 8601, a number as is, and
+    a string with its backslashes and the characters that end a column or a row escaped. JSON is a string the
+    caller made (which column holds JSON is the caller's to know)."""
     if value is None:
         return r"\N"
-    if isinstance(value, dict):
-        value = json.dumps(value)
-    elif isinstance(value, datetime):
-        value = value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    raise TypeError(f"No COPY text for {type(value).__name__}: {value!r}")
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -156,13 +160,24 @@ def full_collections_paused():
     which its young passes move to the oldest generation, and a full pass over them costs more than any step of
     the work: ten, 1.2 s of a 7 s run of bench/assign_orders.py. Reference counting frees those objects as
     before, and young passes still free young cycles; the rare cycle that ages inside waits for the first full
-    pass after. The collector is the process's: for work that has its process to itself (a task in a worker)."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(thresholds[0], thresholds[1], NEVER)
+    pass after. The collector is the process's: for work that has its process to itself (a task in a worker);
+    runs at once in threads of one process resume full passes when the last one ends."""
+    global _pausing
+    with _pause_lock:
+        if not _pausing:
+            _pause_saved[:] = gc.get_threshold()
+            gc.set_threshold(_pause_saved[0], _pause_saved[1], NEVER)
+        _pausing += 1
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        with _pause_lock:
+            _pausing -= 1
+            if not _pausing:
+                gc.set_threshold(*_pause_saved)
 
 
 NEVER = 2**31 - 1  # the collector's thresholds are C ints
+_pause_lock = threading.Lock()
+_pausing = 0  # runs inside full_collections_paused now
+_pause_saved: list[int] = []  # the thresholds before the first of them

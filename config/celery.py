@@ -13,6 +13,9 @@ from celery.schedules import crontab
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("mallpickup")
+# The app of every thread, not only of those that set it current: a lane of the assignment (common.lanes) sends its
+# batch's tasks at its commit, from a thread of its own, which would otherwise get a new, unconfigured app.
+app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_serializer="json",

@@ -6,6 +6,7 @@ written by `events_append`, which seals it into its order's custody chain (`cust
 (`services`), window planning (`windows`) and visits (`visits`) all call down into this module.
 """
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -391,7 +392,9 @@ def _copy_events(entries: list[Entry], actor_id: int | None) -> None:
     for entry in entries:
         alike = _alike(entry)
         if (middle := shared.get(alike)) is None:
-            middle = shared[alike] = "\t".join(map(copy_text, _event_row(entry, actor_id)[1:-2]))
+            between = zip(EVENT_COLUMNS[1:-2], _event_row(entry, actor_id)[1:-2], strict=True)
+            texts = [json.dumps(value) if column == "details" else value for column, value in between]
+            middle = shared[alike] = "\t".join(map(copy_text, texts))
         # Order ids are ints and seals hexadecimal: nothing in them to escape.
         lines.append(f"{entry.order_id}\t{middle}\t{entry.prev_hash}\t{entry.hash}\n")
     table = OrderEvent._meta.db_table

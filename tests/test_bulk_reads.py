@@ -90,3 +90,18 @@ def test_rows_read_returns_what_the_orm_returns_in_every_shape(orders, shape):
     rows, expected = rows_read(query), list(query)
 
     assert rows == expected and [type(row) for row in rows] == [type(row) for row in expected]
+
+
+def test_copy_text_spells_values_as_copy_reads_them_and_refuses_what_it_cannot_spell():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from common.bulk import copy_text
+
+    assert copy_text(None) == r"\N"
+    assert copy_text("a\tb\nc\rd\\e \\N") == r"a\tb\nc\rd\\e \\N"
+    assert copy_text(datetime(2027, 1, 4, 15, 0, tzinfo=UTC)) == "2027-01-04T15:00:00+00:00"
+    assert (copy_text(12), copy_text(Decimal("33.301700"))) == ("12", "33.301700")
+    for value in (True, b"bytes", ["a"], {"a": 1}):
+        with pytest.raises(TypeError):
+            copy_text(value)

@@ -1,10 +1,13 @@
 """Transactions side by side (`common.lanes`), and bulk work's pause of the collector's full passes."""
 
 import gc
+import signal
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
+from django.db.backends.signals import connection_created
 
 from common.bulk import full_collections_paused
 from common.lanes import in_lanes
@@ -13,15 +16,6 @@ from tests.factories import SiteFactory
 
 # Long enough for a slow CI machine, short enough that a lane that never comes fails the test quickly.
 TOGETHER = 20
-
-
-def open_connections() -> int:
-    """Connections to the test database other than this one."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0]
 
 
 @pytest.mark.postgres
@@ -48,11 +42,20 @@ def test_items_run_two_at_once_each_in_a_transaction_of_its_own_and_come_back_in
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_lanes_close_their_connections():
-    before = open_connections()
+    opened = []
 
-    in_lanes(lambda name: SiteFactory(name=name).pk, ["Chandler", "Las Vegas", "Tysons"])
+    def on_new(sender, connection, **kwargs):
+        if threading.current_thread() is not threading.main_thread():  # the test's own may open again too
+            opened.append(connection)
 
-    assert open_connections() == before
+    connection_created.connect(on_new)
+    try:
+        in_lanes(lambda name: SiteFactory(name=name).pk, ["Chandler", "Las Vegas", "Tysons"])
+    finally:
+        connection_created.disconnect(on_new)
+
+    assert len(opened) == 2
+    assert all(lane.connection is None for lane in opened)
 
 
 @pytest.mark.postgres
@@ -75,6 +78,7 @@ def test_a_failure_stops_the_lanes_and_is_raised_with_what_committed_before_it_k
     assert len(made) < 10
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db
 def test_inside_a_callers_transaction_items_run_in_its_thread_one_after_another():
     def work(name):
@@ -97,6 +101,19 @@ def test_elsewhere_than_on_postgresql_items_run_one_after_another():
     assert results == [(threading.current_thread().name, "A"), (threading.current_thread().name, "B")]
 
 
+def test_full_passes_resume_when_the_last_of_runs_at_once_ends():
+    thresholds = gc.get_threshold()
+    first, second = full_collections_paused(), full_collections_paused()
+
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[2] > 10**9  # the second run is still inside
+    second.__exit__(None, None, None)
+
+    assert gc.get_threshold() == thresholds
+
+
 def test_bulk_work_pauses_full_collections_only_and_only_inside():
     thresholds = gc.get_threshold()
 
@@ -107,3 +124,34 @@ def test_bulk_work_pauses_full_collections_only_and_only_inside():
         raise RuntimeError
 
     assert gc.get_threshold() == thresholds
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupted_caller_stops_the_lanes_and_waits_for_the_items_they_hold():
+    """As a Celery task's soft time limit interrupts it: raised in the caller's thread by a signal."""
+    started = []
+
+    def work(number):
+        started.append(number)
+        time.sleep(0.5)
+        return number
+
+    def interrupt(signum, frame):
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.1)
+    try:
+        with pytest.raises(Interrupted):
+            in_lanes(work, list(range(20)))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("lane-")]  # none runs on
+    assert 2 <= len(started) <= 4  # those the two lanes held when it came, perhaps one more each

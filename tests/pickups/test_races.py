@@ -159,3 +159,5 @@ def test_an_assignment_of_many_batches_runs_them_in_lanes_and_books_each_order_o
     assert OrderEvent.objects.filter(type="order.scheduled").count() == len(orders)
     booked = PickupWindow.objects.annotate(held=Count("orders__packages")).exclude(booked_packages=F("held"))
     assert not booked.exists()
+    # each lane's tasks, sent at its commit from its own thread, reached the project's app (eager here): told
+    assert not Order.objects.filter(schedule_untold=True).exists()
