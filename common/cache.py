@@ -28,6 +28,12 @@ class RedisCache(redis.RedisCache):
         self._class = RedisCacheClient
 
 
+def redis_client(cache):
+    """The redis-py client behind `cache` when it is the project's Redis cache, for what Django's cache API cannot
+    say in one round trip (keys made with `cache.make_and_validate_key`); None for any other cache."""
+    return cache._cache.get_client(write=True) if isinstance(cache, RedisCache) else None
+
+
 def cache_is_shared() -> bool:
     """Whether every process sees the same cache (Redis, say: production requires one), not one of its own."""
     return settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] not in ("LocMemCache", "DummyCache")

@@ -2,15 +2,20 @@
 address, and what a client locked out after too many failed logins reads (django-axes)."""
 
 import ipaddress
+import uuid
 from functools import wraps
 from math import ceil
 
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
+from django.core.cache import caches
 from django.http import JsonResponse
 from django.shortcuts import render
+from redis.commands.core import Script
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+from common.cache import redis_client
 
 
 def client_address(request) -> str:
@@ -38,7 +43,57 @@ def _is_ip_address(value: str) -> bool:
     return True
 
 
-class _PageThrottle(SimpleRateThrottle):
+class SlidingWindowThrottle(SimpleRateThrottle):
+    """DRF's rate limit (at most `num_requests` in any `duration` seconds), counted in Redis by one command.
+
+    DRF reads the client's list of request times from the cache and writes it back: two round trips, and two
+    requests at once can both pass on one count. Here the times are a sorted set that one script (`_COUNT`, run
+    atomically by Redis) trims, counts and adds to; a refused request is not added, as DRF adds none. On a cache
+    other than Redis (development, tests) DRF counts as it does."""
+
+    def allow_request(self, request, view):
+        store = caches["default"]  # DRF's throttles count in the default cache
+        client = redis_client(store)
+        if client is None or self.rate is None:
+            return super().allow_request(request, view)
+        if (key := self.get_cache_key(request, view)) is None:
+            return True
+        key = store.make_and_validate_key(f"{key}:times")  # not the name of DRF's list, which old processes write
+        self.now = self.timer()
+        window = (self.now, self.now - self.duration, f"{self.now!r}:{uuid.uuid4().hex}", self.num_requests)
+        allowed, *oldest = _COUNT(keys=[key], args=[*window, ceil(self.duration)], client=client)
+        self.oldest = float(oldest[0]) if oldest and oldest[0] else None
+        return bool(allowed)
+
+    def wait(self):
+        if not hasattr(self, "oldest"):  # counted by DRF
+            return super().wait()
+        if self.oldest is None:
+            return self.duration
+        return max(0.0, self.duration - (self.now - self.oldest))  # until the oldest request leaves the window
+
+
+# KEYS[1]: a client's request times; ARGV: now, the window's start, this request's member, the limit, seconds to
+# keep the set. Returns {1} if the request is counted, else {0, the oldest time in the window}.
+_COUNT = Script(
+    None,  # no client of its own: each call names the cache's (bytes, as there is no client to encode text)
+    b"""
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+    if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+        return {0, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]}
+    end
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+    redis.call('EXPIRE', KEYS[1], ARGV[5])
+    return {1}
+    """,
+)
+
+
+class ScopedSlidingWindowThrottle(ScopedRateThrottle, SlidingWindowThrottle):
+    """DRF's ScopedRateThrottle (the view's `throttle_scope`), counted as SlidingWindowThrottle counts."""
+
+
+class _PageThrottle(SlidingWindowThrottle):
     """DRF's rate limiter for a plain Django view: the rate of `scope` in DEFAULT_THROTTLE_RATES, counted per
     client address in the shared cache, in the same bucket as the API views of that scope (anonymous API
     clients are counted by address too), so using both doors does not double the allowance."""

@@ -9,9 +9,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from common.actors import Actor
+from common.clients import ScopedSlidingWindowThrottle
 from deliveries import handoffs, runs, selectors, services
 from deliveries.models import Offer
 from pickups import visits
@@ -41,7 +41,7 @@ class DriverTokenView(LoginView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedSlidingWindowThrottle]
     throttle_scope = "login"
     serializer_class = DriverLoginSerializer
 

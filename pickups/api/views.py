@@ -16,9 +16,8 @@ from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
-from common.clients import client_address
+from common.clients import ScopedSlidingWindowThrottle, SlidingWindowThrottle, client_address
 from common.filtering import AskedFiltersBackend
 from common.pagination import NewestFirstCursor
 from merchants.api.permissions import actor_of
@@ -232,7 +231,7 @@ class CheckoutQuoteSerializer(QuoteSerializer):
         return serializers.DateTimeField().to_representation(cutoff)
 
 
-class QuoteRateThrottle(SimpleRateThrottle):
+class QuoteRateThrottle(SlidingWindowThrottle):
     """QUOTE_RATE_LIMIT (read per request, so tests and deployments can change it), counted in the shared cache."""
 
     def get_rate(self):
@@ -304,7 +303,7 @@ class TrackingView(RetrieveAPIView):
     renderer_classes = FAST_JSON
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedSlidingWindowThrottle]
     throttle_scope = "tracking"
 
     def retrieve(self, request, tracking_code):
