@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from common.actors import Actor
-from common.bulk import array_text, copy_text, rows_update
+from common.bulk import array_text, copy_text, rows_set, rows_update
 from common.compiled import CompiledInsert
 from common.errors import TransitionError
 from common.tasks import enqueue_on_commit_gathered
@@ -197,13 +197,32 @@ def orders_save(orders: list[Order], events: list[OrderEvent]) -> None:
     for order in orders:
         names = ("status", "updated_at", *MOVE_WRITES.get(order.status, ()))
         alike.setdefault(tuple((name, getattr(order, name)) for name in names), []).append(order.pk)
+    heads: dict[int, str] = {}
     for values, ids in alike.items():
-        Order.objects.filter(pk__in=ids).update(**dict(values))
+        heads |= _orders_update(ids, dict(values))
     # An order back to ready has its parcels at its store: scans of an earlier pickup or return no longer count.
     back = [event.order_id for event in events if event.to_status == Status.READY and event.from_status in SCANNED]
     if back:
         Package.objects.filter(order__in=back).update(collected_at=None, returned_at=None)
-    events_append(events)
+    events_append(events, heads=heads)
+
+
+def _orders_update(ids: list[int], values: dict) -> dict[int, str]:
+    """One UPDATE of orders moved alike. On PostgreSQL it also returns each order's chain head (the seal of its
+    last event, "" for none): read by this statement, after the move locked the orders, as the look-up of
+    `events_append` would, one round trip less for every move. Elsewhere it returns nothing known."""
+    if connection.vendor != "postgresql":
+        Order.objects.filter(pk__in=ids).update(**values)
+        return {}
+    head = _head(connection.ops.quote_name(Order._meta.db_table))
+    return {order_id: last or "" for order_id, last in rows_set(Order, ids, values, returning=head)}
+
+
+def _head(orders: str) -> str:
+    """SQL of the seal of the last event of each order of `orders` (a table or an alias), NULL for none: one
+    descent of the chain index, rather than all the order's events read and sorted."""
+    events = connection.ops.quote_name(OrderEvent._meta.db_table)
+    return f"(SELECT hash FROM {events} WHERE order_id = {orders}.id ORDER BY id DESC LIMIT 1)"
 
 
 def orders_note(*, orders: Iterable[Order], type: str, actor: Actor, at: datetime, details: dict, location=None) -> int:
@@ -217,18 +236,21 @@ def orders_note(*, orders: Iterable[Order], type: str, actor: Actor, at: datetim
 _events_insert = CompiledInsert(OrderEvent)  # a move's or a new order's event: compiled once (common.compiled)
 
 
-def events_append(events: list[OrderEvent], *, new_orders: bool = False) -> list[OrderEvent]:
+def events_append(events: list[OrderEvent], *, heads: dict[int, str] | None = None) -> list[OrderEvent]:
     """The one way ledger events are written: each is sealed to the last event of its order (those of
     one order in list order), then all are inserted at once: one look-up and one bulk INSERT, whatever the number.
 
     No other transaction may append to these orders between the look-up and the commit, or two events
     would claim the same predecessor: callers hold the orders' row locks (moves), or their window's
-    (notes on a window's scheduled orders, whose every move also writes the window row). Orders created
-    in this transaction have no events yet: `new_orders` skips the look-up.
+    (notes on a window's scheduled orders, whose every move also writes the window row). `heads` are
+    the seals of the orders' last events where the caller read them under those locks ("" for an order
+    with none, as for orders created in this transaction); only the other orders are looked up.
     """
     if not events:
         return []
-    last = {} if new_orders else _last_seals_of([event.order_id for event in events])
+    last = dict(heads or {})
+    if unknown := {event.order_id for event in events} - last.keys():
+        last |= _last_seals_of(list(unknown))
     for event in events:
         # The place as its columns keep it, so the seal computed now is the one read back later.
         event.latitude, event.longitude = coordinate(event.latitude), coordinate(event.longitude)
@@ -370,17 +392,12 @@ def _event_row(entry: Entry, actor_id: int | None) -> tuple:
 
 
 def _last_seals_of(order_ids: list[int]) -> dict[int, str]:
-    """`_last_seals`, with the ids sent as one array on PostgreSQL: thousands of ids cost nothing to send.
-    Each order's last event is one descent of the chain index, rather than all its events read and sorted."""
+    """`_last_seals`, with the ids sent as one array on PostgreSQL: thousands of ids cost nothing to send."""
     if connection.vendor != "postgresql":
         return _last_seals(set(order_ids))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT o.id, last.hash FROM unnest(%s::bigint[]) AS o (id) CROSS JOIN LATERAL ("
-            f"SELECT hash FROM {OrderEvent._meta.db_table} WHERE order_id = o.id ORDER BY id DESC LIMIT 1) last",
-            [array_text(set(order_ids))],
-        )
-        return dict(cursor.fetchall())
+        cursor.execute(f"SELECT o.id, {_head('o')} FROM unnest(%s::bigint[]) AS o (id)", [array_text(set(order_ids))])
+        return {order_id: last for order_id, last in cursor.fetchall() if last is not None}
 
 
 def _copy_events(entries: list[Entry], actor_id: int | None) -> None:

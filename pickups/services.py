@@ -121,7 +121,7 @@ def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor
             order_event(order, "order.created", actor, now, "", Status.CREATED, {"packages": len(draft.packages)})
             for order, draft in zip(orders, drafts, strict=True)
         ],
-        new_orders=True,
+        heads=dict.fromkeys((order.pk for order in orders), ""),  # new: no events yet
     )
     return orders
 

@@ -27,7 +27,7 @@ from deliveries.services import offer_accept, window_offer_wave
 from merchants.services import api_key_create
 from pickups import services
 from pickups.custody import custody_csv, custody_pdf, event_digest, verify_chain
-from pickups.ledger import order_transition, orders_note, orders_transition
+from pickups.ledger import events_append, order_event, order_transition, orders_note, orders_transition
 from pickups.models import Order, OrderEvent
 from pickups.windows import orders_assign
 from tests.factories import MembershipFactory, StoreFactory, WindowFactory, make_orders
@@ -173,13 +173,28 @@ class TestChain:
     def test_appending_to_many_orders_runs_a_fixed_number_of_queries(self, store, count, django_assert_num_queries):
         orders = make_orders(store, count)
 
-        # savepoint, lock the orders (and whether their merchants have webhook endpoints), one UPDATE, the last
-        # seals, one INSERT, release
-        with django_assert_num_queries(6):
+        # savepoint, lock the orders (and whether their merchants have webhook endpoints), one UPDATE (on
+        # PostgreSQL returning the last seals), the last seals elsewhere, one INSERT, release
+        with django_assert_num_queries(5 if connection.vendor == "postgresql" else 6):
             moved, _ = orders_transition(orders=orders, to=Status.READY, actor=SYSTEM)
 
         assert len(moved) == count
         assert all(verify_chain(chain(order)) is None for order in orders)
+
+    def test_events_of_orders_whose_heads_the_caller_did_not_read_are_looked_up(self, store):
+        first, second = make_orders(store, 2)
+        head_of_first = chain(first)[-1].hash
+
+        events_append(
+            [
+                order_event(order, "order.note", SYSTEM, timezone.now(), "created", "created", {})
+                for order in (first, second)
+            ],
+            heads={first.pk: head_of_first},  # second is not known: its head is read
+        )
+
+        assert chain(second)[-1].prev_hash == chain(second)[-2].hash
+        assert all(verify_chain(chain(order)) is None for order in (first, second))
 
     def test_existing_events_are_chained_by_the_migration(self, moved, store):
         # given events written before the chain existed (no seals) ...

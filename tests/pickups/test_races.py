@@ -1,17 +1,21 @@
 """Concurrency settled by PostgreSQL: row locks and unique indexes, not luck."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from common.actors import SYSTEM
 from merchants.services import api_key_create
 from notifications.models import Notification
+from pickups.custody import verify_chain
 from pickups.digest import operations_digest_send
+from pickups.ledger import orders_note, orders_transition
 from pickups.models import Order, OrderEvent
 from pickups.windows import orders_assign
 from tests.factories import StoreFactory, make_orders
@@ -69,6 +73,60 @@ def test_simultaneous_ready_clicks_move_the_order_once():
 
     assert sorted(statuses) == [200] + [409] * (THREADS - 1)
     assert OrderEvent.objects.filter(order=order, type="order.ready").count() == 1
+
+
+def test_a_move_that_waited_for_the_lock_seals_to_the_event_written_meanwhile():
+    # The move reads its orders' last seals with its UPDATE, after taking their locks: a read made before (with
+    # the locking SELECT, say) would not see the event of the transaction it waited for, and fork the chain.
+    store = StoreFactory()
+    [order] = make_orders(store)
+    noted, release = threading.Event(), threading.Event()
+
+    def hold_and_note():
+        try:
+            with transaction.atomic():
+                held = Order.objects.select_for_update().get(pk=order.pk)
+                orders_note(orders=[held], type="order.note", actor=SYSTEM, at=timezone.now(), details={})
+                noted.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def move():
+        try:
+            return orders_transition(orders=[order], to=Order.Status.READY, actor=SYSTEM)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(hold_and_note)
+        assert noted.wait(timeout=30)
+        mover = pool.submit(move)
+        waiting_for_a_lock(timeout=30)
+        release.set()
+        holder.result()
+        moved, refused = mover.result()
+
+    assert [o.pk for o in moved] == [order.pk] and not refused
+    created, note, ready = order.events.order_by("id")
+    assert (note.type, ready.type) == ("order.note", "order.ready")
+    assert ready.prev_hash == note.hash and note.prev_hash == created.hash
+    assert verify_chain([created, note, ready]) is None
+
+
+def waiting_for_a_lock(timeout: float) -> None:
+    """Return once another connection of this database waits for a row lock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.02)
+    raise AssertionError("no connection waited for the lock")
 
 
 def test_the_missed_sweep_skips_an_order_another_transaction_holds_and_takes_it_next_time(monday_morning):
