@@ -236,7 +236,9 @@ def orders_note(*, orders: Iterable[Order], type: str, actor: Actor, at: datetim
 _events_insert = CompiledInsert(OrderEvent)  # a move's or a new order's event: compiled once (common.compiled)
 
 
-def events_append(events: list[OrderEvent], *, heads: dict[int, str] | None = None) -> list[OrderEvent]:
+def events_append(
+    events: list[OrderEvent], *, heads: dict[int, str] | None = None, along: tuple | None = None
+) -> list[OrderEvent]:
     """The one way ledger events are written: each is sealed to the last event of its order (those of
     one order in list order), then all are inserted at once: one look-up and one bulk INSERT, whatever the number.
 
@@ -244,7 +246,8 @@ def events_append(events: list[OrderEvent], *, heads: dict[int, str] | None = No
     would claim the same predecessor: callers hold the orders' row locks (moves), or their window's
     (notes on a window's scheduled orders, whose every move also writes the window row). `heads` are
     the seals of the orders' last events where the caller read them under those locks ("" for an order
-    with none, as for orders created in this transaction); only the other orders are looked up.
+    with none, as for orders created in this transaction); only the other orders are looked up. `along`: rows
+    of another table to write by the same statement (`CompiledInsert`), e.g. new orders' packages.
     """
     if not events:
         return []
@@ -256,7 +259,7 @@ def events_append(events: list[OrderEvent], *, heads: dict[int, str] | None = No
         event.latitude, event.longitude = coordinate(event.latitude), coordinate(event.longitude)
         event.prev_hash = last.get(event.order_id, "")
         event.hash = last[event.order_id] = event_digest(event, event.prev_hash)
-    events = _events_insert(events)
+    events = _events_insert(events, along=along)
     webhooks_from_ledger(events)  # in this transaction: a webhook for every event, none for a rolled-back one
     return events
 

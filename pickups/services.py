@@ -54,11 +54,12 @@ def order_create(*, merchant: Merchant, draft: OrderDraft, actor: Actor) -> Orde
 def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor) -> list[Order]:
     """Create every order of a batch, or none: any broken rule raises DraftErrors for all drafts.
 
-    A fixed number of queries whatever the batch size: the stores, then bulk inserts of orders, packages,
-    events. Order numbers in use are left to the unique constraint, which also settles two requests racing
-    with one number; only then are they looked up, to name them. Each order comes back with `new_packages`,
-    its packages as written, to show without reading them back. Approved merchants only (merchants.standing),
-    by every channel: form, API, CSV import.
+    A fixed number of queries whatever the batch size: the stores, then bulk inserts of the orders, and of
+    their events with their packages (one statement on PostgreSQL). Order numbers in use are left to the
+    unique constraint, which also settles two requests racing with one number; only then are they looked up,
+    to name them. Each order comes back with `new_packages`, its packages as written (without their ids), to
+    show without reading them back. Approved merchants only (merchants.standing), by every channel: form, API,
+    CSV import.
     """
     standing.merchant_check(merchant, standing.ADD)
     errors = check_drafts(merchant=merchant, drafts=drafts, numbers_in_use=False)
@@ -107,9 +108,9 @@ def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor
             for draft in drafts
         ]
     )
-    packages = _new_packages(
-        [package for order, draft in zip(orders, drafts, strict=True) for package in _packages(order, draft.packages)]
-    )
+    packages = [
+        package for order, draft in zip(orders, drafts, strict=True) for package in _packages(order, draft.packages)
+    ]
     by_order: dict[int, list[Package]] = {}
     for package in packages:
         by_order.setdefault(package.order_id, []).append(package)
@@ -122,6 +123,7 @@ def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor
             for order, draft in zip(orders, drafts, strict=True)
         ],
         heads=dict.fromkeys((order.pk for order in orders), ""),  # new: no events yet
+        along=(_new_packages, packages),  # by the events' statement: packages are shown, not read back
     )
     return orders
 

@@ -4,7 +4,7 @@ from datetime import UTC
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Value
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.functions import Upper
@@ -242,6 +242,52 @@ def test_a_database_default_comes_back_from_the_database():
     for number in range(2):  # the first compiles (where the database can say DEFAULT), the second runs
         [order] = insert([new_order(number)])
         assert order.schedule_untold is False and Order.objects.get(pk=order.pk).schedule_untold is False
+
+
+def test_an_insert_along_another_writes_both_by_one_statement_on_postgresql(django_assert_num_queries):
+    [order] = make_orders(StoreFactory(), packages=1)
+    packages, events = CompiledInsert(Package), CompiledInsert(OrderEvent)
+
+    def both(kind, sequence):
+        package = Package(order=order, sequence=sequence, label_code=f"{kind}{sequence:02d}", weight_lb=Decimal("1"))
+        event = OrderEvent(
+            order=order,
+            type=f"{kind}.note",
+            occurred_at=order.created_at,
+            actor_label="Jamie",
+            from_status="created",
+            to_status="created",
+            details={},
+            prev_hash=kind,
+            hash=kind * 2,
+        )
+        return package, event
+
+    package, event = both("first", 2)
+    events([event], along=(packages, [package]))  # each compiles its statement, one after the other
+    assert package.pk and event.pk
+
+    package, event = both("later", 3)
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
+        [written] = events([event], along=(packages, [package]))
+
+    assert written.pk and OrderEvent.objects.get(pk=written.pk).type == "later.note"
+    assert order.packages.get(sequence=3).label_code == "later03"
+    assert connection.vendor != "postgresql" or package.pk is None  # written by the events' statement: no id back
+
+
+def test_an_insert_along_another_fails_as_a_whole(django_assert_num_queries):
+    [order] = make_orders(StoreFactory(), packages=1)
+    packages, events = CompiledInsert(Package), CompiledInsert(OrderEvent)
+    event = dict(order=order, occurred_at=order.created_at, actor_label="J", from_status="", to_status="", details={})
+    events([OrderEvent(type="a", prev_hash="a", hash="aa", **event)], along=(packages, []))  # compiled
+    packages([Package(order=order, sequence=2, label_code="X02", weight_lb=Decimal("1"))])  # compiled
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        taken = Package(order=order, sequence=3, label_code="X02", weight_lb=Decimal("1"))  # the label is taken
+        events([OrderEvent(type="b", prev_hash="b", hash="bb", **event)], along=(packages, [taken]))
+
+    assert not OrderEvent.objects.filter(type="b").exists() and not order.packages.filter(sequence=3).exists()
 
 
 def test_an_insert_that_fails_dooms_its_transaction_as_bulk_create_does():
