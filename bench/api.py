@@ -243,7 +243,7 @@ def orders_load(merchant: Merchant, store: Store, numbers: range) -> list[int]:
             order_event(order, "order.created", SYSTEM, now, "", Order.Status.CREATED, {"packages": many})
             for order, many in zip(orders, packages, strict=True)
         ],
-        heads=dict.fromkeys((order.pk for order in orders), ""),  # new orders: no events yet
+        new_orders=True,
     )
     return [order.pk for order in orders]
 

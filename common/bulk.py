@@ -3,7 +3,7 @@
 `rows_update` is an `UPDATE … FROM` a set of rows. On PostgreSQL the rows travel as one array per
 column (`unnest`), so the statement has a handful of parameters however many rows it sets; other
 databases (SQLite in development and tests) get a `VALUES` list, split to their parameter limit.
-`rows_set` gives rows picked by key the same values and can return something of each in the same statement.
+`rows_set` gives rows picked by key the same values, and returns a column of each from the same statement.
 `rows_read` reads thousands of rows of a `values_list()` query as the ORM would, only quicker.
 """
 
@@ -65,7 +65,8 @@ def rows_update(model: type[Model], columns: tuple[str, ...], rows: list[tuple],
 def rows_set(model: type[Model], ids: list[int], values: dict, *, returning: str) -> list[tuple]:
     """`model.objects.filter(pk__in=ids).update(**values)` on PostgreSQL, returning each row's primary key and
     `returning` (SQL of a column) in the same statement: a round trip less than an UPDATE and a read. Its text
-    depends only on the names in `values`, so psycopg prepares it once; the ids go as one array. `values` are
+    depends only on the names in `values` and on `returning`, so a connection that prepares the statements it
+    runs often (server-side binding) prepares it; the ids go as one array. `values` are
     keyed by column name (`pickup_window_id`)."""
     quote = connection.ops.quote_name
     table, key = quote(model._meta.db_table), quote(model._meta.pk.column)

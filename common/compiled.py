@@ -141,13 +141,12 @@ class CompiledInsert:
     def __call__(
         self, objs: list, *, using: str = "default", along: tuple["CompiledInsert", list] | None = None
     ) -> list:
-        """Insert `objs`. `along`: another insert and its objects (a new order's packages, say), written first by
-        the same statement (a data-modifying WITH): a round trip less. Those objects come back without their
-        primary keys. Until both statements are kept, and on other databases than PostgreSQL, the two inserts
-        run one after the other."""
+        """Insert `objs`. `along`: another insert and its objects (a new order's packages, say), written by the
+        same statement (a data-modifying WITH): a round trip less. PostgreSQL runs the two together, in no set
+        order, so neither set of rows may refer to the other; those objects come back without their primary
+        keys. Until both statements are kept, and on other databases, the two inserts run one after the other."""
         connection = connections[using]
         mine = self._kept(objs, connection, using)
-        # A data-modifying WITH is PostgreSQL's; elsewhere the two run one after the other.
         theirs = along[0]._kept(along[1], connection, using) if along and connection.vendor == "postgresql" else None
         if along and not (mine and theirs):
             along[0](along[1], using=using)

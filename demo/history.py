@@ -501,4 +501,4 @@ def _save(lives: list[Life], visits: list[Visit]) -> None:
         event.order = event.order  # sets order_id, keeping the loaded order (setting order_id would drop it)
         if isinstance(event.details.get("window"), PickupWindow):
             event.details["window"] = event.details["window"].pk
-    events_append(events, heads=dict.fromkeys((event.order_id for event in events), ""))  # new orders
+    events_append(events, new_orders=True)

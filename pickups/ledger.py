@@ -188,7 +188,8 @@ def order_move(
 
 
 def orders_save(orders: list[Order], events: list[OrderEvent]) -> None:
-    """Write moved orders and their ledger events in bulk.
+    """Write moved orders and their ledger events in bulk. The caller's transaction holds the orders' row
+    locks: the UPDATE reads their chain heads, and would not see an event committed while it waited for one.
 
     Orders that moved alike (same new status, time, window...) share one UPDATE of just the
     fields their move writes, so a bulk move or a window's worth of assignments is one statement.
@@ -237,22 +238,28 @@ _events_insert = CompiledInsert(OrderEvent)  # a move's or a new order's event: 
 
 
 def events_append(
-    events: list[OrderEvent], *, heads: dict[int, str] | None = None, along: tuple | None = None
+    events: list[OrderEvent],
+    *,
+    heads: dict[int, str] | None = None,
+    new_orders: bool = False,
+    along: tuple | None = None,
 ) -> list[OrderEvent]:
     """The one way ledger events are written: each is sealed to the last event of its order (those of
-    one order in list order), then all are inserted at once: one look-up and one bulk INSERT, whatever the number.
+    one order in list order), then all are inserted at once: at most one look-up and one bulk INSERT, whatever
+    the number.
 
     No other transaction may append to these orders between the look-up and the commit, or two events
     would claim the same predecessor: callers hold the orders' row locks (moves), or their window's
     (notes on a window's scheduled orders, whose every move also writes the window row). `heads` are
     the seals of the orders' last events where the caller read them under those locks ("" for an order
-    with none, as for orders created in this transaction); only the other orders are looked up. `along`: rows
-    of another table to write by the same statement (`CompiledInsert`), e.g. new orders' packages.
+    with none); only the other orders are looked up. Orders created in this transaction have no events
+    yet: `new_orders` skips the look-up. `along`: rows of another table to write by the same statement
+    (`CompiledInsert`), e.g. new orders' packages.
     """
     if not events:
         return []
     last = dict(heads or {})
-    if unknown := {event.order_id for event in events} - last.keys():
+    if not new_orders and (unknown := {event.order_id for event in events} - last.keys()):
         last |= _last_seals_of(list(unknown))
     for event in events:
         # The place as its columns keep it, so the seal computed now is the one read back later.

@@ -55,11 +55,11 @@ def orders_create(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor)
     """Create every order of a batch, or none: any broken rule raises DraftErrors for all drafts.
 
     A fixed number of queries whatever the batch size: the stores, then bulk inserts of the orders, and of
-    their events with their packages (one statement on PostgreSQL). Order numbers in use are left to the
-    unique constraint, which also settles two requests racing with one number; only then are they looked up,
-    to name them. Each order comes back with `new_packages`, its packages as written (without their ids), to
-    show without reading them back. Approved merchants only (merchants.standing), by every channel: form, API,
-    CSV import.
+    their events with their packages (one statement on PostgreSQL, once both are compiled). Order numbers in
+    use are left to the unique constraint, which also settles two requests racing with one number; only then
+    are they looked up, to name them. Each order comes back with `new_packages`, its packages as written
+    (without their ids), to show without reading them back. Approved merchants only (merchants.standing), by
+    every channel: form, API, CSV import.
     """
     standing.merchant_check(merchant, standing.ADD)
     errors = check_drafts(merchant=merchant, drafts=drafts, numbers_in_use=False)
@@ -122,7 +122,7 @@ def _orders_insert(*, merchant: Merchant, drafts: list[OrderDraft], actor: Actor
             order_event(order, "order.created", actor, now, "", Status.CREATED, {"packages": len(draft.packages)})
             for order, draft in zip(orders, drafts, strict=True)
         ],
-        heads=dict.fromkeys((order.pk for order in orders), ""),  # new: no events yet
+        new_orders=True,
         along=(_new_packages, packages),  # by the events' statement: packages are shown, not read back
     )
     return orders
