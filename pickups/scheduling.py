@@ -78,11 +78,15 @@ def site_windows(
 
 
 def store_open_during(calendar: StoreCalendar, slot: Slot, tz_name: str) -> bool:
+    """Whether the store is open for the whole slot. Hours are one local day's, so a slot that starts or ends on
+    another day than its own (one across midnight, say, made by hand) is not within them."""
     hours = calendar.hours_on(slot.local_date)
     if hours is None:
         return False
     opens, closes = hours
-    return opens <= local_time(slot.starts_at, tz_name) and local_time(slot.ends_at, tz_name) <= closes
+    zone = zoneinfo.ZoneInfo(tz_name)
+    start, end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
+    return start.date() == end.date() == slot.local_date and opens <= start.time() and end.time() <= closes
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,41 @@ def test_a_window_needs_one_store_open_throughout():
     assert [scheduling.local_time(s.starts_at, "America/Phoenix").hour for s in slots] == [8, 10, 16, 18]
 
 
+class TestStoreOpenDuring:
+    zone = "America/Los_Angeles"  # Las Vegas
+
+    def slot(self, day, start, end, local_date=None):
+        ends_on = day + timedelta(days=1) if end < start else day
+        return scheduling.Slot(
+            scheduling.to_utc(day, start, self.zone), scheduling.to_utc(ends_on, end, self.zone), local_date or day
+        )
+
+    @pytest.mark.parametrize("day", [date(2027, 3, 13), date(2027, 3, 14), date(2026, 11, 1)])  # DST days included
+    def test_a_slot_within_the_days_hours_is_open(self, day):
+        hours = MALL.hours_on(day)
+
+        assert scheduling.store_open_during(MALL, self.slot(day, hours[0], time(hours[1].hour - 2)), self.zone)
+        assert scheduling.store_open_during(MALL, self.slot(day, time(hours[1].hour - 2), hours[1]), self.zone)
+
+    def test_a_slot_past_closing_or_before_opening_is_not(self):
+        day = date(2027, 1, 4)  # a Monday: 10:00 to 21:00
+
+        assert not scheduling.store_open_during(MALL, self.slot(day, time(20), time(22)), self.zone)
+        assert not scheduling.store_open_during(MALL, self.slot(day, time(9), time(11)), self.zone)
+
+    def test_a_slot_across_midnight_is_not_within_one_days_hours(self):
+        # 22:00 to 01:00: each time alone is between 10:00 and 21:00 of some day, the slot is not
+        day = date(2027, 1, 4)
+
+        assert not scheduling.store_open_during(MALL, self.slot(day, time(22), time(1)), self.zone)
+
+    def test_a_slot_on_another_day_than_its_own_is_not_open(self):
+        monday = date(2027, 1, 4)
+        slot = self.slot(monday, time(12), time(14), local_date=monday - timedelta(days=1))  # Sunday: 11:00 to 18:00
+
+        assert not scheduling.store_open_during(MALL, slot, self.zone)
+
+
 class TestPromise:
     zone = "America/Phoenix"
 
