@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
@@ -126,6 +128,20 @@ class PickupWindowForm(forms.ModelForm):
                 f"{self.instance.booked_packages} packages are already booked; the capacity cannot be lower."
             )
         return capacity
+
+    def clean(self):
+        """Where and when, while editable: the window starts and ends on its local day at its site, as the
+        stores' hours it must lie within are that day's."""
+        cleaned = super().clean()
+        site, day, starts, ends = (cleaned.get(name) for name in ("site", "local_date", "starts_at", "ends_at"))
+        if site and day and starts and ends:
+            zone = ZoneInfo(site.timezone)
+            if not starts.astimezone(zone).date() == ends.astimezone(zone).date() == day:
+                raise forms.ValidationError(
+                    f"The window must start and end on {day:%A %B %-d} at {site.name}, in its time zone "
+                    f"({site.timezone}): make one window per day."
+                )
+        return cleaned
 
 
 class WindowEventInline(ReadOnlyInline):

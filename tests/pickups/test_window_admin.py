@@ -119,6 +119,26 @@ def test_an_empty_windows_times_can_still_be_edited(admin_client):
     assert window.starts_at == later
 
 
+def test_a_window_across_midnight_or_off_its_day_is_refused(admin_client):
+    window = WindowFactory()
+    before = (window.starts_at, window.ends_at, window.local_date)
+    url, _, fields = change_page(window, admin_client)
+    starts = timezone.localtime(window.starts_at).replace(microsecond=0)
+    next_day = timezone.localtime(window.starts_at + timedelta(days=1))
+
+    across = admin_client.post(  # ends the next day
+        url, fields.data | {"ends_at_0": next_day.date().isoformat(), "ends_at_1": starts.time().isoformat()}
+    )
+    off_day = admin_client.post(url, fields.data | {"local_date": next_day.date().isoformat()})
+
+    for response in (across, off_day):
+        assert response.status_code == 200
+        [error] = response.context["adminform"].form.non_field_errors()
+        assert "must start and end on" in error and window.site.timezone in error
+    window.refresh_from_db()
+    assert (window.starts_at, window.ends_at, window.local_date) == before
+
+
 def test_the_windows_ledger_and_driver_are_shown_read_only(window, driver, admin_client):
     # given the window offered to a driver who accepted it: two ledger events
     (offer,) = window_offer_wave(window_id=window.pk, now=timezone.now())
