@@ -66,8 +66,8 @@ def rows_set(model: type[Model], ids: list[int], values: dict, *, returning: str
     """`model.objects.filter(pk__in=ids).update(**values)` on PostgreSQL, returning each row's primary key and
     `returning` (SQL of a column) in the same statement: a round trip less than an UPDATE and a read. Its text
     depends only on the names in `values` and on `returning`, so a connection that prepares the statements it
-    runs often (server-side binding) prepares it; the ids go as one array. `values` are
-    keyed by column name (`pickup_window_id`)."""
+    runs often (server-side binding) prepares it; the ids go as one array. `values` are keyed by column name
+    (`pickup_window_id`)."""
     quote = connection.ops.quote_name
     table, key = quote(model._meta.db_table), quote(model._meta.pk.column)
     fields = [model._meta.get_field(name) for name in values]

@@ -146,18 +146,19 @@ class CompiledInsert:
         order, so neither set of rows may refer to the other; those objects come back without their primary
         keys. Until both statements are kept, and on other databases, the two inserts run one after the other."""
         connection = connections[using]
-        mine = self._kept(objs, connection, using)
-        theirs = along[0]._kept(along[1], connection, using) if along and connection.vendor == "postgresql" else None
-        if along and not (mine and theirs):
+        rows = self._rows(objs, connection)
+        shape = _shape(rows, using) if rows else None
+        statement = self._statements.get(shape)
+        theirs = None
+        if statement and along and connection.vendor == "postgresql":
+            theirs = along[0]._kept(along[1], connection, using)
+        if along and not theirs:
             along[0](along[1], using=using)
-            theirs = None
-        if mine is None:
-            rows = self._rows(objs, connection)
-            if rows and _shape(rows, using) not in self._statements:
-                return self._compile(objs, _shape(rows, using), using)
+        if rows and shape not in self._statements:
+            return self._compile(objs, shape, using)
+        if statement is None:
             return self.model.objects.using(using).bulk_create(objs)
-        statement, params = mine
-        sql = statement.sql
+        sql, params = statement.sql, statement.params(self._values(rows, connection))
         if theirs:
             sql, params = f"WITH along AS ({theirs[0].sql}) {sql}", [*theirs[1], *params]
         # As bulk_create does: an error dooms the transaction, so that nothing commits after it by mistake.

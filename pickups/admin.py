@@ -138,7 +138,7 @@ class PickupWindowForm(forms.ModelForm):
             zone = ZoneInfo(site.timezone)
             if not starts.astimezone(zone).date() == ends.astimezone(zone).date() == day:
                 raise forms.ValidationError(
-                    f"The window must start and end on {day:%A %B %-d} at {site.name}, in its time zone "
+                    f"The window must start and end on {day:%A %B} {day.day} at {site.name}, in its time zone "
                     f"({site.timezone}): make one window per day."
                 )
         return cleaned
